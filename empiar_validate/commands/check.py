@@ -1,0 +1,76 @@
+"""``empiar-validate check DIR --xml entry.xml``: the committed XML still matches the data.
+
+Exit 0 when the XML is valid and agrees with the data, 1 on any error-severity finding, 2 when
+DIR or the XML is missing or unreadable. The comparison is in :mod:`empiar_validate.scan.drift`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.reporting import Report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``check``."""
+    parser.add_argument("directory", metavar="DIR",
+                        help="the dataset directory the XML describes (its contents are /data/)")
+    parser.add_argument("--xml", metavar="XML", required=True, help="the entry XML to check")
+    parser.add_argument("-j", "--jobs", type=int, default=None,
+                        help="parallel header reads (default: 4 per core, at most 16)")
+    add_report_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate the XML, compare it with the data, report."""
+    from empiar_validate.cli import UsageError
+    from empiar_validate.findings import has_errors
+    from empiar_validate.paths import display_path
+    from empiar_validate.scan import read_dataset, shower, validate_entry
+    from empiar_validate.scan.drift import compare
+    from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
+    from empiar_validate.xmlsafe import MAX_XML_BYTES, parse_xml_bytes
+
+    root, xml_path = args.directory, args.xml
+    if not os.path.isdir(root):
+        raise UsageError(f"{display_path(root)} is not a directory")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if not os.path.isfile(xml_path):
+        raise UsageError(f"{display_path(xml_path)} does not exist or is not a file")
+    try:
+        with open(xml_path, "rb") as fh:
+            data = fh.read(MAX_XML_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {display_path(xml_path)}: {exc.strerror or exc}") from exc
+    shown = display_path(xml_path)
+    tree, findings = parse_xml_bytes(data, shown)
+    report = Report("check", list(findings), checked=[shown])
+    report.data = {"dataset": display_path(root), "xml": shown, "valid": False, "image_sets": []}
+    if tree is None:
+        return emit(report, args.format)
+    try:
+        validation = validate_entry(tree, shown)
+    except (SchemaLoadError, SchematronRuntimeError) as exc:
+        raise UsageError(f"cannot validate: {exc}") from None
+    report.findings += validation
+    show = shower(root)
+    records, found = read_dataset(root, jobs=args.jobs, quiet=args.quiet, show=show,
+                                  exclude=[xml_path])
+    report.findings += found
+    for rec in records:
+        report.findings += rec.problems
+    drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show)
+    report.findings += drift.findings
+    report.checked = [str(s["name"]) for s in drift.image_sets] or [shown]
+    report.data["valid"] = not has_errors(validation)
+    report.data["image_sets"] = drift.image_sets
+    if not args.quiet:
+        report.summary = [
+            f"{s['directory']}: {s.get('status')}, {s['files']} file(s) ({s['name']})"
+            for s in drift.image_sets
+        ]
+    return emit(report, args.format)
+

@@ -1,0 +1,54 @@
+"""``empiar-validate inspect PATH...``: what every image file holds, from its header alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from empiar_validate.commands.common import add_report_arguments
+from empiar_validate.headers import read_all, walk_all
+from empiar_validate.records import FileRecord
+from empiar_validate.reporting import Report, render
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``inspect``."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursed)")
+    parser.add_argument("-j", "--jobs", type=int, default=None,
+                        help="parallel header reads (default: 4 per core, at most 16)")
+    parser.add_argument("--all", action="store_true",
+                        help="also list files that are not image files (companions, text)")
+    add_report_arguments(parser)
+
+
+def _size(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
+
+
+def describe(rec: FileRecord) -> str:
+    """One human line for a record."""
+    if rec.format is None:
+        return f"{rec.path}: not an image file"
+    dims = f"{rec.width or '?'}x{rec.height or '?'}x{rec.depth or '?'}"
+    return (f"{rec.path}: {rec.format} {rec.voxel_type or '?'} {dims} "
+            f"pixel {_size(rec.pixel_width)}x{_size(rec.pixel_height)} Å"
+            + (f" ({rec.layout})" if rec.layout else ""))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Inspect and report; exit 1 when any file has an error-severity problem."""
+    records = read_all(walk_all(args.paths), jobs=args.jobs, quiet=args.quiet)
+    shown = [r for r in records if args.all or r.format is not None or r.problems]
+    failed = any(not r.ok for r in records)
+    if args.format == "json":
+        json.dump({"files": [r.to_dict() for r in shown]}, sys.stdout, indent=2,
+                  ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 1 if failed else 0
+    report = Report("inspect", [p for r in records for p in r.problems],
+                    checked=[r.path for r in records])
+    if args.format == "text" and not args.quiet:
+        report.summary = [describe(r) for r in shown]
+    render(report, args.format, sys.stdout)
+    return 1 if failed else 0

@@ -1,0 +1,91 @@
+"""``empiar-validate package DIR -o OUT``: the entry XML, deposition JSON, checksums and plan.
+
+Argument parsing and exit codes only; the work is in :mod:`empiar_validate.package.bundle`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.reporting import Report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``package``."""
+    parser.add_argument("directory", metavar="DIR", help="the dataset directory to deposit")
+    parser.add_argument("--metadata", metavar="META",
+                        help="deposition metadata (empiar-depositor's JSON shape, or YAML)")
+    parser.add_argument("-o", "--output", metavar="OUT", required=True,
+                        help="directory for the bundle (created if absent; must not be inside "
+                             "DIR unless --allow-inside)")
+    parser.add_argument("--accession-code", metavar="EMPIAR-NNNNN",
+                        help="entry accession code for entry.xml (as in scan)")
+    parser.add_argument("--deposition-date", metavar="YYYY-MM-DD",
+                        help="deposition date for entry.xml (as in scan)")
+    parser.add_argument("-j", "--jobs", type=int, default=None,
+                        help="parallel header reads and checksum threads "
+                             "(default: per the number of cores)")
+    parser.add_argument("--allow-inside", action="store_true",
+                        help="allow OUT inside DIR (its files are then left out of the bundle)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="hash every file again instead of reusing OUT/"
+                             ".empiar-validate-cache.json")
+    add_report_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the bundle and report; exit 1 when any finding has error severity."""
+    from empiar_validate.cli import UsageError
+    from empiar_validate.package.bundle import OUTPUTS, build_bundle, is_inside
+    from empiar_validate.package.plan import format_duration, human_size, transfer_seconds
+    from empiar_validate.paths import display_path
+    from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
+
+    root, out = args.directory, args.output
+    if not os.path.isdir(root):
+        raise UsageError(f"{display_path(root)} is not a directory")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.metadata is not None and not os.path.isfile(args.metadata):
+        raise UsageError(f"metadata file {display_path(args.metadata)} does not exist")
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise UsageError(f"{display_path(out)} exists and is not a directory")
+    if is_inside(out, root) and not args.allow_inside:
+        raise UsageError(
+            f"{display_path(out)} is inside the dataset {display_path(root)}; the bundle is "
+            "never written beside the data unless you pass --allow-inside"
+        )
+    try:
+        bundle = build_bundle(root, out, metadata_path=args.metadata, jobs=args.jobs,
+                              quiet=args.quiet, use_cache=not args.no_cache,
+                              accession_code=args.accession_code,
+                              deposition_date=args.deposition_date)
+    except OSError as exc:  # unreadable metadata or an unwritable OUT
+        raise UsageError(f"cannot package: {exc.strerror or exc}"
+                         + (f": {display_path(exc.filename)}" if exc.filename else "")) from exc
+    except (SchemaLoadError, SchematronRuntimeError) as exc:
+        raise UsageError(f"cannot validate entry.xml: {exc}") from None
+    plan = bundle.plan
+    report = Report("package", bundle.findings,
+                    checked=[s.name for s in bundle.scan.image_sets] or [display_path(root)])
+    report.data = {
+        "dataset": display_path(root),
+        "output": display_path(out),
+        "written": list(OUTPUTS),
+        "files": plan.total_files,
+        "bytes": plan.total_bytes,
+        "transfer_seconds_at_200_mbit": round(transfer_seconds(plan.total_bytes), 1),
+        "image_sets": [{"name": r.name, "directory": r.directory, "files": r.files,
+                        "bytes": r.bytes} for r in plan.rows],
+        "checksums": {"hashed": bundle.checksums.hashed, "reused": bundle.checksums.reused},
+    }
+    if not args.quiet:
+        report.summary = [
+            f"wrote {', '.join(OUTPUTS)} to {display_path(out)}",
+            f"{plan.total_files} file(s), {human_size(plan.total_bytes)}: "
+            f"{format_duration(transfer_seconds(plan.total_bytes))} at 200 Mbit/s",
+            f"checksums: {bundle.checksums.hashed} hashed, {bundle.checksums.reused} reused",
+        ]
+    return emit(report, args.format)

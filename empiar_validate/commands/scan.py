@@ -1,0 +1,134 @@
+"""``empiar-validate scan DIR [--metadata META] -o entry.xml``: derive, merge, write, validate.
+
+Argument parsing, output and exit codes only; the work is in :mod:`empiar_validate.scan`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.model import ImageSet
+from empiar_validate.reporting import Report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``scan``."""
+    parser.add_argument("directory", metavar="DIR",
+                        help="the dataset directory; its contents become /data/ in the entry")
+    parser.add_argument("--metadata", metavar="META",
+                        help="deposition metadata: empiar-depositor's JSON, or the same keys in "
+                             "YAML (docs/metadata.md)")
+    parser.add_argument("-o", "--output", metavar="XML", required=True,
+                        help="where to write the entry XML (replaced atomically)")
+    parser.add_argument("--accession-code", metavar="EMPIAR-NNNNN",
+                        help="entry accession code (overrides the metadata's accession_code)")
+    parser.add_argument("--deposition-date", metavar="YYYY-MM-DD",
+                        help="deposition date (overrides the metadata's deposition_date); the "
+                             "XML never carries today's date by itself")
+    parser.add_argument("-j", "--jobs", type=int, default=None,
+                        help="parallel header reads (default: 4 per core, at most 16)")
+    add_report_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan, write the XML, validate it, report; exit 1 on any error-severity finding."""
+    from empiar_validate.atomic import write_bytes_atomic
+    from empiar_validate.cli import UsageError
+    from empiar_validate.findings import has_errors
+    from empiar_validate.paths import display_path
+    from empiar_validate.scan import scan_dataset, validate_entry
+    from empiar_validate.scan.emit import entry_xml
+    from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
+
+    root, out = args.directory, args.output
+    if not os.path.isdir(root):
+        raise UsageError(f"{display_path(root)} is not a directory")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.metadata is not None and not os.path.isfile(args.metadata):
+        what = "is not a regular file" if os.path.exists(args.metadata) else "does not exist"
+        raise UsageError(f"metadata file {display_path(args.metadata)} {what}")
+    if os.path.isdir(out):
+        raise UsageError(f"{display_path(out)} is a directory; give the XML file to write")
+    parent = os.path.dirname(out) or "."
+    if not os.path.isdir(parent):
+        raise UsageError(f"directory {display_path(parent)} for the output does not exist")
+    try:
+        result = scan_dataset(root, args.metadata, jobs=args.jobs, quiet=args.quiet,
+                              accession_code=args.accession_code,
+                              deposition_date=args.deposition_date, exclude=[out])
+    except OSError as exc:
+        raise UsageError(f"cannot read the metadata file: {exc.strerror or exc}") from exc
+    xml = entry_xml(result)
+    try:
+        write_bytes_atomic(out, xml)
+    except OSError as exc:
+        raise UsageError(f"cannot write {display_path(out)}: {exc.strerror or exc}") from exc
+    shown = display_path(out)
+    try:
+        validation = validate_entry(xml, shown)
+    except (SchemaLoadError, SchematronRuntimeError) as exc:
+        raise UsageError(f"wrote {shown} but cannot validate it: {exc}") from None
+    valid = not has_errors(validation)
+    report = Report("scan", result.findings + validation,
+                    checked=[s.name for s in result.image_sets] or [display_path(root)])
+    report.data = {
+        "dataset": display_path(root),
+        "xml": shown,
+        "valid": valid,
+        "image_sets": [image_set_json(s) for s in result.image_sets],
+        "uncovered": result.uncovered,
+    }
+    if not args.quiet:
+        report.summary = [describe(s) for s in result.image_sets] + [
+            f"wrote {shown}: {len(result.image_sets)} image set(s), "
+            + ("valid against the XSD and Schematron" if valid
+               else "NOT valid: see the errors below")
+        ]
+    return emit(report, args.format)
+
+
+def image_set_json(s: ImageSet) -> dict[str, object]:
+    """An image set with its values as the XML states them, plus provenance."""
+    from empiar_validate.scan.values import format_value
+
+    def number(value: object) -> object:
+        return float(format_value(value)) if isinstance(value, float) else value
+
+    return {
+        "name": s.name,
+        "directory": s.directory,
+        "category": s.category,
+        "headerFormat": s.header_format,
+        "dataFormat": s.data_format,
+        "numImagesOrTiltSeries": s.num_images_or_tilt_series,
+        "framesPerImage": s.frames_per_image,
+        "frameRange": [s.frame_range_min, s.frame_range_max]
+        if s.frame_range_min is not None else None,
+        "voxelType": s.voxel_type,
+        "imageWidth": s.image_width,
+        "imageHeight": s.image_height,
+        "pixelWidth": number(s.pixel_width),
+        "pixelHeight": number(s.pixel_height),
+        "details": s.details,
+        "micrographsFilePattern": s.micrographs_file_pattern,
+        "pickedParticlesFilePattern": s.picked_particles_file_pattern,
+        "files": len(s.files),
+        "companions": s.companions,
+        "derived_from_headers": sorted(s.derived),
+    }
+
+
+def describe(s: ImageSet) -> str:
+    """One human line per image set."""
+    from empiar_validate.scan.values import format_value
+
+    def show(value: object) -> str:
+        return "?" if value is None else format_value(value)
+
+    return (f"{s.directory}: {s.category or '?'}, {show(s.num_images_or_tilt_series)} x "
+            f"{show(s.frames_per_image)} frame(s), {show(s.image_width)} x "
+            f"{show(s.image_height)} px, {show(s.pixel_width)} Å, {s.data_format or '?'} "
+            f"{s.voxel_type or '?'} ({s.name})")

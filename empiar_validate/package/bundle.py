@@ -1,0 +1,143 @@
+"""Build a deposition bundle: scan, advise, hash, write five files atomically.
+
+The bundle directory holds ``entry.xml``, ``deposition.json``, ``SHA256SUMS``, ``MD5SUMS`` and
+``SUMMARY.md`` (plus the hidden checksum cache), and nothing is ever written inside the dataset
+unless the caller allows the bundle to live there. Every output is a pure function of the
+dataset, the metadata and the paths given, so two runs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from empiar_validate.atomic import write_bytes_atomic, write_text_atomic
+from empiar_validate.findings import Finding
+from empiar_validate.formats import F_EMPTY
+from empiar_validate.model import ScanResult
+from empiar_validate.package.advice import P_EMPTY, deposition_advice, layout_advice
+from empiar_validate.package.checksums import (
+    CACHE_NAME,
+    P_CACHE_IGNORED,
+    ChecksumCache,
+    ChecksumRun,
+    checksum_files,
+    format_checksums,
+)
+from empiar_validate.package.deposition import P_MISSING_FIELD, deposition_json, dump_json
+from empiar_validate.package.inventory import inventory
+from empiar_validate.package.plan import TransferPlan, build_plan, render_summary
+from empiar_validate.paths import display_path
+from empiar_validate.scan.metadata import M_MISSING
+
+ENTRY_XML = "entry.xml"
+DEPOSITION_JSON = "deposition.json"
+SHA256SUMS = "SHA256SUMS"
+MD5SUMS = "MD5SUMS"
+SUMMARY = "SUMMARY.md"
+OUTPUTS = (ENTRY_XML, DEPOSITION_JSON, SHA256SUMS, MD5SUMS, SUMMARY)
+
+
+@dataclass(slots=True)
+class Bundle:
+    """What a package run produced: the scan, the plan, the checksum counts and all findings."""
+
+    root: str
+    out: str
+    scan: ScanResult
+    plan: TransferPlan
+    checksums: ChecksumRun
+    findings: list[Finding] = field(default_factory=list)
+
+
+def is_inside(path: str, directory: str) -> bool:
+    """True when ``path`` is ``directory`` or below it (after resolving links)."""
+    p, d = os.path.realpath(path), os.path.realpath(directory)
+    return p == d or p.startswith(d.rstrip(os.sep) + os.sep)
+
+
+def _unique(findings: Iterable[Finding]) -> list[Finding]:
+    """Drop exact repeats (the scan and package may both report an unreadable .mdoc)."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.file, f.image_set, f.field_name, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def build_bundle(
+    root: str,
+    out: str,
+    *,
+    metadata_path: str | None = None,
+    jobs: int | None = None,
+    quiet: bool = False,
+    use_cache: bool = True,
+    accession_code: str | None = None,
+    deposition_date: str | None = None,
+) -> Bundle:
+    """Scan ``root``, then write the bundle into ``out`` (created if absent).
+
+    Raises ``OSError`` only when the metadata cannot be read or ``out`` cannot be written.
+    """
+    from empiar_validate.scan import scan_dataset, shower, validate_entry
+    from empiar_validate.scan.emit import entry_xml
+
+    root_abs, out_abs = os.path.abspath(root), os.path.abspath(out)
+    inside = is_inside(out_abs, root_abs)
+    show = shower(root)
+    result = scan_dataset(root, metadata_path, jobs=jobs, quiet=quiet,
+                          accession_code=accession_code, deposition_date=deposition_date)
+    findings = list(result.findings)
+    if inside:
+        bundle_dir = show(display_path(os.path.relpath(os.path.realpath(out_abs),
+                                                       os.path.realpath(root_abs))))
+        findings = [f for f in findings if not (f.file and (
+            f.file == bundle_dir or f.file.startswith(bundle_dir + "/")))]
+
+    # scan_dataset has already put the extracted acquisition facts into each image set's details,
+    # so the XML and the JSON carry the same text.
+    ours: list[Finding] = []
+    xml = entry_xml(result)
+    findings += validate_entry(xml, ENTRY_XML)
+
+    files = inventory(root, exclude=out_abs if inside else None)
+    ours += layout_advice(root_abs, files)
+    ours += deposition_advice(result.image_sets, files, result.metadata)
+    doc, doc_findings = deposition_json(result.image_sets, result.metadata)
+
+    os.makedirs(out_abs, exist_ok=True)
+    cache = ChecksumCache(os.path.join(out_abs, CACHE_NAME) if use_cache else None)
+    sums = checksum_files(((f.path, f.rel) for f in files if f.regular and not f.hidden),
+                          cache=cache, jobs=jobs, quiet=quiet)
+    cache_findings = [f for f in sums.findings if f.rule == P_CACHE_IGNORED.id]
+    ours += [f for f in sums.findings if f.rule != P_CACHE_IGNORED.id]
+    # our findings name paths relative to the root; print them as the scan does
+    ours = [dataclasses.replace(f, file=show(f.file)) if f.file is not None else f
+            for f in ours]
+    empty_known = {f.file for f in findings if f.rule == F_EMPTY.id}
+    ours = [f for f in ours if not (f.rule == P_EMPTY.id and f.file in empty_known)]
+    cache_findings = [dataclasses.replace(f, file=display_path(os.path.join(out, CACHE_NAME)))
+                      for f in cache_findings]
+    # scan reports missing values as M104 already; keep only what it did not say
+    known = {(f.image_set, f.field_name) for f in findings if f.rule == M_MISSING.id}
+    doc_findings = [f for f in doc_findings if f.rule != P_MISSING_FIELD.id
+                    or (f.image_set, f.field_name) not in known]
+    findings = _unique(findings + ours + doc_findings + cache_findings)
+
+    plan = build_plan(root_abs, result.image_sets, files)
+    title = result.metadata.get("title")
+    summary = render_summary(plan, out_dir=out_abs, listed=len(sums.sums), findings=findings,
+                             title=title if isinstance(title, str) else None)
+
+    write_bytes_atomic(os.path.join(out_abs, ENTRY_XML), xml)
+    write_bytes_atomic(os.path.join(out_abs, DEPOSITION_JSON), dump_json(doc))
+    write_bytes_atomic(os.path.join(out_abs, SHA256SUMS), format_checksums(sums.sums, "sha256"))
+    write_bytes_atomic(os.path.join(out_abs, MD5SUMS), format_checksums(sums.sums, "md5"))
+    write_text_atomic(os.path.join(out_abs, SUMMARY), summary)
+    return Bundle(root_abs, out_abs, result, plan, sums, findings)

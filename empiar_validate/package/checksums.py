@@ -1,0 +1,368 @@
+"""SHA-256 and MD5 of every file in a dataset: one read pass, constant memory, parallel, cached.
+
+Datasets run to terabytes, so the costs that matter are reads and CPU. Each file is read once in
+1 MiB chunks into one reused buffer, and both digests are updated from the same bytes. hashlib
+releases the GIL for large updates, so a thread pool keeps every core busy without the pickling
+and start-up cost of processes; a file much larger than its share of the work is split across
+two threads (SHA-256 in one, MD5 in the other) so a single 100 GB tomogram still uses both
+cores. A cache keyed by relative path, size, mtime_ns and inode means a re-run hashes only new or
+changed files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from empiar_validate.atomic import write_bytes_atomic
+from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.paths import display_path
+from empiar_validate.progress import progress
+
+CHUNK_BYTES = 1 << 20
+CACHE_NAME = ".empiar-validate-cache.json"
+CACHE_FORMAT = "empiar-validate checksum cache 1"
+RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again unseen
+SAVE_EVERY_S = 60.0  # an interrupted multi-hour run keeps what it hashed
+SPLIT_MIN_BYTES = 64 * CHUNK_BYTES  # below this a helper thread costs more than it saves
+
+P_UNREADABLE = rule(
+    "P130", Severity.ERROR, "file cannot be read to compute its checksum",
+    "Fix the permissions or replace the file; it is not listed in SHA256SUMS/MD5SUMS.",
+)
+P_CHANGED = rule(
+    "P131", Severity.WARNING, "file changed while its checksum was computed",
+    "Wait until the data is final (no acquisition or processing still writing) and run again.",
+)
+P_CACHE_IGNORED = rule(
+    "P132", Severity.INFO, "checksum cache unreadable; every file was hashed",
+    "Nothing to do: the cache was rebuilt. Delete it if this repeats.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What identifies one version of a file's content without reading it."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stamp:
+        """The stamp of a ``stat`` result."""
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass(frozen=True, slots=True)
+class FileSums:
+    """Both digests of one file, ``rel`` being its path relative to the dataset root.
+
+    ``rel`` is an OS-level string (undecodable bytes kept as surrogates), so
+    ``os.fsencode(rel)`` gives the exact bytes the checksum files must contain.
+    """
+
+    rel: str
+    sha256: str
+    md5: str
+    size: int
+
+
+@dataclass(slots=True)
+class ChecksumRun:
+    """The outcome: sums sorted by path bytes, how many were hashed or reused, and problems."""
+
+    sums: list[FileSums] = field(default_factory=list)
+    hashed: int = 0
+    reused: int = 0
+    hashed_bytes: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+
+def default_jobs() -> int:
+    """Hashing is CPU bound: one thread per core."""
+    return os.cpu_count() or 1
+
+
+def _open_regular(path: str):  # type: ignore[no-untyped-def]
+    """Open read-only and unbuffered; refuse anything that is not a regular file (no FIFO hang)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(0, "not a regular file")
+        with contextlib.suppress(AttributeError, OSError):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        return os.fdopen(fd, "rb", buffering=0), st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def digest_file(path: str, *, split: bool = False, chunk: int = CHUNK_BYTES) -> tuple[str, str]:
+    """``(sha256, md5)`` hex digests of ``path`` in one read pass and constant memory.
+
+    With ``split`` the MD5 runs in a helper thread on the same buffers while this thread reads and
+    updates SHA-256, so one large file uses two cores.
+    """
+    fh, _ = _open_regular(path)
+    with fh:
+        if split:
+            return _digest_split(fh, chunk)
+        sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+        buf = bytearray(chunk)
+        view = memoryview(buf)
+        while n := fh.readinto(buf):
+            part = view[:n]
+            sha.update(part)
+            md5.update(part)
+        return sha.hexdigest(), md5.hexdigest()
+
+
+def _digest_split(fh, chunk: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Reader+SHA-256 here, MD5 in a helper; three rotating buffers bound the memory."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    views = [memoryview(bytearray(chunk)) for _ in range(3)]
+    free: queue.Queue[int] = queue.Queue()
+    todo: queue.Queue[tuple[int, int] | None] = queue.Queue()
+    for i in range(len(views)):
+        free.put(i)
+
+    def md5_worker() -> None:
+        while (item := todo.get()) is not None:
+            i, n = item
+            md5.update(views[i][:n])
+            free.put(i)
+
+    helper = threading.Thread(target=md5_worker, name="md5", daemon=True)
+    helper.start()
+    try:
+        while True:
+            i = free.get()
+            n = fh.readinto(views[i])
+            if not n:
+                break
+            sha.update(views[i][:n])
+            todo.put((i, n))
+    finally:
+        todo.put(None)
+        helper.join()
+    return sha.hexdigest(), md5.hexdigest()
+
+
+# --- cache ------------------------------------------------------------------------------------
+
+_HEX = set("0123456789abcdef")
+
+
+def _valid_entry(value: object) -> bool:
+    if not isinstance(value, dict):
+        return False
+    ints = all(isinstance(value.get(k), int) and not isinstance(value.get(k), bool)
+               for k in ("size", "mtime_ns", "inode"))
+    sha, md5 = value.get("sha256"), value.get("md5")
+    return (ints and isinstance(sha, str) and len(sha) == 64 and set(sha) <= _HEX
+            and isinstance(md5, str) and len(md5) == 32 and set(md5) <= _HEX)
+
+
+class ChecksumCache:
+    """Digests from earlier runs, keyed by relative path and checked against the file's stamp.
+
+    Stored as JSON with ASCII escapes, so undecodable file names (kept as surrogates) round-trip.
+    Entries for files no longer present are dropped on save.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, object]] = {}
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+        if path is None:
+            return
+        try:
+            with open(path, "rb") as fh:
+                doc = json.loads(fh.read())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            self.problem = f"{type(exc).__name__}: {exc}"
+            return
+        if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT:
+            self.problem = "not an empiar-validate checksum cache of this version"
+            return
+        files = doc.get("files")
+        if isinstance(files, dict):
+            self.entries = {k: v for k, v in files.items() if _valid_entry(v)}
+
+    def get(self, rel: str, stamp: Stamp) -> tuple[str, str] | None:
+        """The cached digests when the stamp still matches, else ``None``."""
+        e = self.entries.get(rel)
+        if e is None or (e["size"], e["mtime_ns"], e["inode"]) != (
+            stamp.size, stamp.mtime_ns, stamp.inode
+        ):
+            return None
+        return str(e["sha256"]), str(e["md5"])
+
+    def put(self, rel: str, stamp: Stamp, sha256: str, md5: str) -> None:
+        """Remember the digests of ``rel`` at ``stamp``."""
+        with self._lock:
+            self.entries[rel] = {"size": stamp.size, "mtime_ns": stamp.mtime_ns,
+                                 "inode": stamp.inode, "sha256": sha256, "md5": md5}
+
+    def save(self, keep: Iterable[str] | None = None) -> None:
+        """Write the cache atomically; with ``keep``, only those paths are kept."""
+        if self.path is None:
+            return
+        with self._lock:
+            entries = self.entries if keep is None else {
+                k: self.entries[k] for k in keep if k in self.entries}
+            doc = {"format": CACHE_FORMAT,
+                   "files": {k: entries[k] for k in sorted(entries, key=os.fsencode)}}
+            data = json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
+        write_bytes_atomic(self.path, data)
+
+
+# --- driver -----------------------------------------------------------------------------------
+
+def checksum_files(
+    files: Iterable[tuple[str, str]],
+    *,
+    cache: ChecksumCache | None = None,
+    jobs: int | None = None,
+    quiet: bool = False,
+    now_ns: Callable[[], int] = time.time_ns,
+) -> ChecksumRun:
+    """Digest every ``(path, rel)``; reuse cached digests whose stamp still matches.
+
+    Unreadable files and files that change while being read become findings and are left out of
+    the sums, so the checksum files never hold a digest that cannot verify.
+    """
+    run = ChecksumRun()
+    cache = cache or ChecksumCache(None)
+    if cache.problem:
+        run.findings.append(Finding.of(P_CACHE_IGNORED, cache.problem, file=CACHE_NAME))
+    by_rel: dict[str, FileSums] = {}
+    pending: list[tuple[str, str, Stamp]] = []
+    for path, rel in files:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            run.findings.append(_unreadable(rel, exc))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue  # special files and directories are the readers' findings, not sums
+        stamp = Stamp.of(st)
+        hit = cache.get(rel, stamp)
+        if hit is not None:
+            by_rel[rel] = FileSums(rel, hit[0], hit[1], stamp.size)
+            run.reused += 1
+        else:
+            pending.append((path, rel, stamp))
+    pending.sort(key=lambda p: (-p[2].size, os.fsencode(p[1])))  # largest first: short tail
+    jobs = max(1, jobs or default_jobs())
+    total = sum(p[2].size for p in pending)
+
+    def work(path: str, rel: str, stamp: Stamp) -> tuple[FileSums | None, Finding | None]:
+        started = now_ns()
+        split = jobs > 1 and stamp.size * jobs > total and stamp.size >= SPLIT_MIN_BYTES
+        try:
+            before = os.stat(path)
+            sha, md5 = digest_file(path, split=split)
+            after = os.stat(path)
+        except OSError as exc:
+            return None, _unreadable(rel, exc)
+        current = Stamp.of(before)
+        if current != Stamp.of(after):
+            return None, Finding.of(
+                P_CHANGED, "changed while being read; not listed in SHA256SUMS/MD5SUMS",
+                file=display_path(rel))
+        if current.mtime_ns < started - RACY_NS:
+            cache.put(rel, current, sha, md5)
+        return FileSums(rel, sha, md5, current.size), None
+
+    last_save = time.monotonic()
+
+    def save_now_and_then() -> None:
+        nonlocal last_save
+        if time.monotonic() - last_save > SAVE_EVERY_S:
+            cache.save()
+            last_save = time.monotonic()
+
+    with progress("computing checksums", total, quiet=quiet) as tick:
+        if jobs == 1:
+            for p in pending:
+                _collect(run, by_rel, *work(*p))
+                tick(p[2].size)
+                save_now_and_then()
+        else:
+            # a bounded window of futures: a million small files must not mean a million
+            # Future objects in memory
+            todo = iter(pending)
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hash") as pool:
+                running: dict[Future[tuple[FileSums | None, Finding | None]], int] = {}
+
+                def submit_next() -> None:
+                    p = next(todo, None)
+                    if p is not None:
+                        running[pool.submit(work, *p)] = p[2].size
+
+                for _ in range(jobs * 4):
+                    submit_next()
+                while running:
+                    done, _ = wait(running, timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        size = running.pop(fut)
+                        _collect(run, by_rel, *fut.result())
+                        tick(size)
+                        submit_next()
+                    save_now_and_then()
+    run.sums = [by_rel[k] for k in sorted(by_rel, key=os.fsencode)]
+    cache.save(keep=by_rel)
+    return run
+
+
+def _collect(run: ChecksumRun, by_rel: dict[str, FileSums], sums: FileSums | None,
+             problem: Finding | None) -> None:
+    if problem is not None:
+        run.findings.append(problem)
+    if sums is not None:
+        by_rel[sums.rel] = sums
+        run.hashed += 1
+        run.hashed_bytes += sums.size
+
+
+def _unreadable(rel: str, exc: OSError) -> Finding:
+    return Finding.of(P_UNREADABLE, exc.strerror or str(exc), file=display_path(rel))
+
+
+# --- checksum files ---------------------------------------------------------------------------
+
+def checksum_line(digest: str, rel: str) -> bytes:
+    """One line as GNU ``sha256sum``/``md5sum`` write it (two spaces, text mode).
+
+    A name holding a backslash, newline or carriage return is escaped (``\\\\``, ``\\n``,
+    ``\\r``) and the line starts with a backslash, which ``sha256sum -c`` reads back.
+
+    >>> checksum_line("ab", "a b"), checksum_line("ab", "x\\ny")
+    (b'ab  a b\\n', b'\\\\ab  x\\\\ny\\n')
+    """
+    name = os.fsencode(rel)
+    if any(c in name for c in (b"\\", b"\n", b"\r")):
+        name = name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+        return b"\\" + digest.encode() + b"  " + name + b"\n"
+    return digest.encode() + b"  " + name + b"\n"
+
+
+def format_checksums(sums: Iterable[FileSums], algorithm: str) -> bytes:
+    """The whole ``SHA256SUMS`` (``algorithm="sha256"``) or ``MD5SUMS`` (``"md5"``) content."""
+    ordered = sorted(sums, key=lambda s: os.fsencode(s.rel))
+    return b"".join(checksum_line(getattr(s, algorithm), s.rel) for s in ordered)

@@ -1,0 +1,153 @@
+"""Image sets + the user's metadata -> empiar-depositor's deposition JSON.
+
+EMPIAR's deposition API (and EMBL-EBI's ``empiar-depositor`` client) takes one JSON document:
+the entry's metadata as the user wrote it, plus image sets whose vocabularies are spelled as
+code pairs (``"('T2', '')"``, or ``"('OT', 'NAME')"`` for values outside EMPIAR's lists). The
+numbers come from the files, so the JSON says what the data holds rather than what someone
+typed. Missing values the API requires become findings, not guesses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from empiar_validate.acquisition import merge_details
+from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.model import VARIABLE, ImageSet
+from empiar_validate.vocab import encode_code
+
+# Top-level keys of empiar_deposition.schema.json, in the order the depositor's example uses.
+TOP_LEVEL_KEYS = (
+    "title", "release_date", "experiment_type", "scale", "cross_references",
+    "biostudies_references", "idr_references", "empiar_references", "workflows", "authors",
+    "corresponding_author", "principal_investigator", "workflow_file", "imagesets", "citation",
+)
+REQUIRED_KEYS = (
+    "title", "release_date", "experiment_type", "authors", "corresponding_author",
+    "principal_investigator", "imagesets", "citation",
+)
+IMAGESET_REQUIRED = (
+    "name", "directory", "category", "header_format", "data_format",
+    "num_images_or_tilt_series", "frames_per_image", "voxel_type",
+)
+_CODE_FIELDS = ("category", "header_format", "data_format", "voxel_type")
+_OTHER_UPPER = re.compile(r"[^A-Z0-9 ]+")
+
+P_NO_METADATA = rule(
+    "P120", Severity.WARNING, "no deposition metadata given",
+    "Pass --metadata with the entry's title, authors, contacts and citation (empiar-depositor's "
+    "JSON shape) so deposition.json is complete.",
+)
+P_MISSING_FIELD = rule(
+    "P121", Severity.ERROR, "deposition.json lacks a value EMPIAR's deposition API requires",
+    "Give the value in the metadata file; it cannot be derived from the data.",
+)
+
+
+def code(kind: str, value: str) -> str:
+    """The deposition spelling of an XML vocabulary value of ``kind``.
+
+    Outside EMPIAR's lists the value goes into ``('OT', ...)``; formats and voxel types must then
+    be upper-case letters, digits and spaces, so other characters become spaces.
+
+    >>> code("category", "micrographs - multiframe"), code("voxel_type", "16 bit float")
+    ("('T2', '')", "('OT', '16 BIT FLOAT')")
+    """
+    encoded = encode_code(kind, value)
+    if kind == "category" or not encoded.startswith("('OT'"):
+        return encoded
+    cleaned = " ".join(_OTHER_UPPER.sub(" ", value.upper()).split())
+    return encode_code(kind, cleaned or "UNKNOWN")
+
+
+def _number(value: object, kind: type) -> int | float | None:
+    """A JSON number, or ``None`` for unknown and ``variable`` (the JSON has no 'variable')."""
+    if value is None or value == VARIABLE or isinstance(value, bool):
+        return None
+    if kind is int:
+        return int(value) if isinstance(value, int | float) and value == int(value) else None
+    if not isinstance(value, int | float):
+        return None
+    from empiar_validate.scan.values import format_value
+
+    return float(format_value(float(value)))  # the XML's rounding: 1.0600001 (float32) -> 1.06
+
+
+def imageset_json(s: ImageSet, details: str | None = None) -> dict[str, object]:
+    """One entry of ``imagesets`` (key order as in the depositor's ``working_example.json``).
+
+    Required values that are unknown are left out, so schema validation names them.
+    """
+    out: dict[str, object] = {"name": s.name, "directory": s.directory}
+    for kind in ("category", "header_format", "data_format"):
+        value = getattr(s, kind)
+        if value:
+            out[kind] = code(kind, value)
+    if s.num_images_or_tilt_series is not None:
+        out["num_images_or_tilt_series"] = int(s.num_images_or_tilt_series)
+    out["frames_per_image"] = int(s.frames_per_image) if s.frames_per_image is not None else 1
+    out["frame_range_min"] = s.frame_range_min
+    out["frame_range_max"] = s.frame_range_max
+    if s.voxel_type:
+        out["voxel_type"] = code("voxel_type", s.voxel_type)
+    out["pixel_width"] = _number(s.pixel_width, float)
+    out["pixel_height"] = _number(s.pixel_height, float)
+    out["details"] = merge_details(s.details, details) if details else s.details
+    out["image_width"] = _number(s.image_width, int)
+    out["image_height"] = _number(s.image_height, int)
+    for key in ("micrographs_file_pattern", "picked_particles_file_pattern",
+                "picked_particles_directory"):
+        value = getattr(s, key)
+        if value:
+            out[key] = value
+    return out
+
+
+def deposition_json(
+    image_sets: Sequence[ImageSet],
+    metadata: Mapping[str, object],
+    *,
+    details: Mapping[str, str | None] | None = None,
+) -> tuple[dict[str, object], list[Finding]]:
+    """The deposition document and the findings about what it lacks.
+
+    ``metadata`` is the user's metadata in the depositor's shape; every key the deposition schema
+    knows is carried over except ``imagesets``, which is rebuilt from ``image_sets``. Other keys
+    (``scan``'s XML-only ``accession_code`` and ``deposition_date``, typos that ``scan``
+    reports as M102) are left out: the API takes only its own fields. ``details``
+    maps an image set's directory to extracted acquisition text, appended after the user's own.
+    """
+    findings: list[Finding] = []
+    details = details or {}
+    doc: dict[str, object] = {}
+    for key in TOP_LEVEL_KEYS:
+        if key == "imagesets":
+            doc[key] = [imageset_json(s, details.get(s.directory)) for s in image_sets]
+        elif key in metadata:
+            doc[key] = metadata[key]
+    if not metadata:
+        findings.append(Finding.of(
+            P_NO_METADATA, "deposition.json holds only the image sets; title, authors, contacts "
+            "and citation are missing"))
+    else:
+        for key in REQUIRED_KEYS:
+            if key != "imagesets" and doc.get(key) in (None, "", [], {}):
+                findings.append(Finding.of(P_MISSING_FIELD, f"metadata has no {key}",
+                                           field_name=key))
+    if not image_sets:
+        findings.append(Finding.of(P_MISSING_FIELD, "no image set was found or described",
+                                   field_name="imagesets"))
+    for s, entry in zip(image_sets, doc["imagesets"], strict=True):  # type: ignore[call-overload]
+        for key in IMAGESET_REQUIRED:
+            if entry.get(key) in (None, ""):
+                findings.append(Finding.of(
+                    P_MISSING_FIELD, f"image set {s.name!r}: {key} is unknown",
+                    image_set=s.name, field_name=key))
+    return doc, findings
+
+
+def dump_json(doc: Mapping[str, object]) -> bytes:
+    """Stable bytes: two-space indent, UTF-8 kept readable, a final newline."""
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,30 @@
+"""Paths as users see them: printable, JSON-safe, and stable across runs."""
+
+from __future__ import annotations
+
+import os
+
+
+def display_path(path: str | bytes | os.PathLike[str]) -> str:
+    """A printable form of ``path``: undecodable bytes become ``\\xNN``, control characters are
+    escaped (a newline in a filename must not break a report line), everything else is kept."""
+    if isinstance(path, str) and path.isprintable():
+        return path  # the common case; undecodable bytes are surrogates, which are not printable
+    raw = os.fsencode(path)
+    text = raw.decode("utf-8", errors="backslashreplace")
+    out = []
+    for ch in text:
+        if ch == "\\" or ch.isprintable():
+            out.append(ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+def is_safe_name(name: str) -> bool:
+    """True when ``name`` round-trips through UTF-8 and has no control characters."""
+    return display_path(name) == name

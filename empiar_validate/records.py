@@ -1,0 +1,74 @@
+"""The one record every format reader returns: what a file holds, read from its header alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from empiar_validate.findings import Finding, Severity
+
+# How the images in a file are laid out; the scanner uses it to guess an EMPIAR category.
+LAYOUT_IMAGE = "image"  # one 2-D image
+LAYOUT_STACK = "stack"  # several 2-D images of the same kind: movie frames, particles, tilts
+LAYOUT_VOLUME = "volume"  # a 3-D reconstruction / map / tomogram
+LAYOUTS = (LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME)
+
+
+@dataclass(slots=True)
+class FileRecord:
+    """What one file holds, in EMPIAR's vocabulary.
+
+    ``format`` is EMPIAR's data format name (``MRC``, ``MRCS``, ``TIFF``, ``EER``, ``DM3``, ``DM4``,
+    ``BIG DATA VIEWER HDF5``, ``HDF5``, ``IMAGIC``, ``SPIDER``) or ``None`` when the file is not an
+    image file we know. ``header_format`` differs only where EMPIAR says so (BigDataViewer:
+    ``XML``).
+    ``depth`` is the number of frames, sections or images in the file. Pixel sizes are in Å, or
+    ``None`` when the header does not say. ``problems`` are findings about this file; a reader
+    never raises for a bad file. ``extra`` holds format-specific facts (compression, MRC mode,
+    extended header type, acquisition metadata) as JSON-ready values.
+    """
+
+    path: str
+    format: str | None = None
+    header_format: str | None = None
+    voxel_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    depth: int | None = None
+    pixel_width: float | None = None
+    pixel_height: float | None = None
+    layout: str | None = None
+    size: int | None = None
+    problems: list[Finding] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem has error severity."""
+        return not any(p.severity is Severity.ERROR for p in self.problems)
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``inspect --format json`` shape; keys in a fixed order, extras sorted."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "header_format": self.header_format,
+            "voxel_type": self.voxel_type,
+            "width": self.width,
+            "height": self.height,
+            "depth": self.depth,
+            "pixel_width": self.pixel_width,
+            "pixel_height": self.pixel_height,
+            "layout": self.layout,
+            "size": self.size,
+            "problems": [p.to_dict() for p in self.problems],
+            "extra": _sorted(self.extra),
+        }
+
+
+def _sorted(value: object) -> object:
+    """Recursively sort dict keys so JSON output is byte-stable."""
+    if isinstance(value, dict):
+        return {str(k): _sorted(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value

@@ -1,0 +1,721 @@
+"""Files -> image sets: by directory, then by kind, with every compromise reported.
+
+EMPIAR describes a deposition as image sets, each one directory holding one kind of image
+(``directory`` is unique in an entry). So the grouping is, in order (``docs/scan.md`` explains
+why):
+
+1. every image file belongs to its directory, or to the deepest directory the metadata names
+   (``anchors``) that contains it;
+2. sibling directories holding the same kind of image (same category, formats, voxel type,
+   frames, width, height and pixel size) are merged into their parent, unless the parent is the
+   dataset root or holds images itself (sessions or tilt series split into sub-directories);
+3. gain references beside movies are companions of the movies, not images of the set;
+4. a directory whose files differ in format, voxel type or 2-D/3-D is flagged (G104): the image
+   set describes the largest kind and the others must move;
+5. files of the set that disagree with it on frames are flagged (G103); differing width, height
+   or pixel size become ``variable`` (G101, G102).
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.model import VARIABLE, ImageSet
+from empiar_validate.records import FileRecord
+from empiar_validate.scan import category as cat
+from empiar_validate.scan.companions import (
+    TILT_EXTENSIONS,
+    TiltInfo,
+    companion_kind,
+    has_image_extension,
+    is_not_present,
+    read_tilt_info,
+    tilt_stem,
+)
+from empiar_validate.scan.values import Summary, summarize
+
+MAX_LISTED = 5  # file names quoted in one finding
+
+G_DIMS = rule(
+    "G101", Severity.WARNING, "image sizes differ within an image set (written as variable)",
+    "If the files should all be the same size, find the odd ones (see `inspect`); otherwise say "
+    "in the image set's details how the sizes vary.",
+)
+G_PIXEL = rule(
+    "G102", Severity.WARNING, "pixel sizes differ within an image set (written as variable)",
+    "Fix the headers of the odd files, or say in the image set's details how the pixel size "
+    "varies.",
+)
+G_FRAMES = rule(
+    "G103", Severity.ERROR, "files of an image set disagree on the number of frames",
+    "framesPerImage holds one number: remove or replace the odd files (truncated acquisitions?) "
+    "or move them into a directory of their own.",
+)
+G_MIXED = rule(
+    "G104", Severity.ERROR, "directory mixes kinds of image (format, voxel type or 2-D/3-D)",
+    "EMPIAR describes one kind of image per directory: move the listed files into a directory "
+    "of their own (it becomes its own image set).",
+)
+G_ABSENT = rule(
+    "G105", Severity.WARNING, "image set content not present: values cannot all be derived",
+    "Fetch the content (`git annex get`, `datalad get`, `dvc pull`), or give the missing values "
+    "in the metadata file's imagesets entry.",
+)
+G_TILTS = rule(
+    "G106", Severity.WARNING, "tilt-series companion disagrees with the stack on the number of "
+    "tilts",
+    "Check that the .mdoc/.rawtlt/.tlt file belongs to this tilt series and that the stack is "
+    "complete.",
+)
+G_GAIN = rule(
+    "G107", Severity.INFO, "gain reference described with the movies beside it",
+    "Nothing to do; say in the metadata's details how the gain must be applied (rotation, flip).",
+)
+G_MERGED = rule(
+    "G110", Severity.INFO, "sibling directories of the same kind merged into one image set",
+    "To keep them apart, give each directory its own imagesets entry in the metadata file.",
+)
+G_UNCOVERED = rule(
+    "G111", Severity.INFO, "files outside every image set",
+    "Nothing to do if they are documentation; image files must sit in an image-set directory.",
+)
+G_NO_IMAGES = rule(
+    "G113", Severity.ERROR, "no image files found",
+    "Point scan at the directory holding the data (its contents become /data/ in the entry).",
+)
+G_ROOT_FILES = rule(
+    "G114", Severity.ERROR, "image files directly in the dataset root",
+    "EMPIAR image sets live in directories under /data/: move the files into a sub-directory.",
+)
+
+
+@dataclass(slots=True)
+class Bucket:
+    """The files of one would-be image set before its values are derived."""
+
+    rel_dir: str
+    images: list[FileRecord] = field(default_factory=list)  # readable image files
+    unread: list[FileRecord] = field(default_factory=list)  # image names without a readable header
+    others: list[FileRecord] = field(default_factory=list)  # companions and anything else
+    anchored: bool = False
+    merged_from: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Grouping:
+    """The outcome: image sets, findings about them, and files outside all of them."""
+
+    image_sets: list[ImageSet]
+    findings: list[Finding]
+    uncovered: list[str]
+
+
+def data_directory(rel_dir: str) -> str:
+    """The XML ``directory`` for a directory relative to the dataset root: ``/data/<rel>``."""
+    return "/data/" + rel_dir if rel_dir else "/data"
+
+
+def rel_directory(directory: str) -> str | None:
+    """The inverse of :func:`data_directory` (``None`` when it is not under ``/data``)."""
+    text = directory.strip().rstrip("/")
+    if text == "/data":
+        return ""
+    if not text.startswith("/data/"):
+        return None
+    return posixpath.normpath(text[len("/data/"):]).lstrip("/")
+
+
+def is_within(path: str, directory: str) -> bool:
+    """True when relative ``path`` lies in (or is) relative ``directory`` ('' is the root)."""
+    return not directory or path == directory or path.startswith(directory + "/")
+
+
+def deepest(path: str, directories: Iterable[str]) -> str | None:
+    """The deepest of ``directories`` containing ``path``'s directory."""
+    if not directories:
+        return None
+    parent = path.rpartition("/")[0]
+    best = None
+    for d in directories:
+        if is_within(parent, d) and (best is None or len(d) > len(best)):
+            best = d
+    return best
+
+
+def group_records(
+    records: list[FileRecord],
+    *,
+    root: str,
+    anchors: Mapping[str, str | None] | None = None,
+    show: Callable[[str], str] = str,
+) -> Grouping:
+    """Group walked records into image sets.
+
+    ``root`` is the dataset directory on disk (companions are read from it); ``anchors`` maps
+    the directories (relative) the metadata names to the category it gives them (or ``None``);
+    ``show`` turns a relative path into the text a finding prints.
+    """
+    anchors = anchors or {}
+    anchor_set = set(anchors)
+    findings: list[Finding] = []
+    buckets: dict[str, Bucket] = {}
+    for rec in records:
+        is_image = rec.format is not None
+        if not is_image and not has_image_extension(rec.path):
+            continue
+        home = deepest(rec.path, anchor_set)
+        if home is None:
+            home = rec.path.rpartition("/")[0]
+        b = buckets.get(home)
+        if b is None:
+            b = buckets[home] = Bucket(home, anchored=home in anchor_set)
+        (b.images if is_image else b.unread).append(rec)
+    _merge_siblings(buckets, root)
+    dirs = list(buckets)
+    uncovered: list[str] = []
+    for rec in records:
+        if rec.format is not None or has_image_extension(rec.path):
+            continue
+        home = deepest(rec.path, dirs)
+        if home is None:
+            uncovered.append(rec.path)
+        else:
+            buckets[home].others.append(rec)
+    image_sets = []
+    for rel in sorted(buckets):
+        b = buckets[rel]
+        if not rel and (b.images or b.unread):
+            findings.append(Finding.of(
+                G_ROOT_FILES,
+                f"{len(b.images) + len(b.unread)} image file(s) directly in the dataset root",
+                file=show(""),
+            ))
+        s, found = build_image_set(b, root=root, show=show, category=anchors.get(rel))
+        image_sets.append(s)
+        findings.extend(found)
+        if b.merged_from:
+            findings.append(Finding.of(
+                G_MERGED,
+                f"{len(b.merged_from)} directories of the same kind described as one image set: "
+                + ", ".join(b.merged_from[:MAX_LISTED])
+                + (" ..." if len(b.merged_from) > MAX_LISTED else ""),
+                file=show(rel), image_set=s.name,
+            ))
+    if not image_sets:
+        findings.append(Finding.of(G_NO_IMAGES, "no image files in the dataset", file=show("")))
+    if uncovered:
+        by_dir: dict[str, list[str]] = {}
+        for path in uncovered:
+            by_dir.setdefault(posixpath.dirname(path), []).append(path)
+        for d, paths in sorted(by_dir.items()):
+            findings.append(Finding.of(
+                G_UNCOVERED,
+                f"{len(paths)} file(s) outside every image set: "
+                + _names(paths),
+                file=show(d),
+            ))
+    return Grouping(image_sets, findings, sorted(uncovered))
+
+
+def _names(paths: list[str]) -> str:
+    names = [posixpath.basename(p) for p in sorted(paths)[:MAX_LISTED]]
+    return ", ".join(names) + (f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED
+                               else "")
+
+
+# --------------------------------------------------------------------------- sibling merge
+
+
+def _signature(b: Bucket) -> tuple[object, ...] | None:
+    """What must be equal for directories to merge; ``None`` if the bucket is not clean."""
+    if b.anchored or b.unread or not b.images:
+        return None
+    kinds = {(r.format, r.voxel_type, cat.is_volume(r)) for r in b.images}
+    if len(kinds) != 1:
+        return None
+    category = cat.guess_category(b.images, set())
+    s = summarize(category, b.images)
+    if s.outliers or VARIABLE in (s.width, s.height, s.pixel_width, s.pixel_height):
+        return None
+    depth = {r.path.count("/") for r in b.images}
+    return (category, s.frames, s.voxel_type, s.data_format, s.header_format, s.width, s.height,
+            round(s.pixel_width, 4) if isinstance(s.pixel_width, float) else s.pixel_width,
+            tuple(depth))
+
+
+def _merge_siblings(buckets: dict[str, Bucket], root: str) -> None:
+    """Merge clean buckets of one signature into their deepest common directory that holds
+    nothing else (see the module docstring); never into the dataset root."""
+    del root  # companions are not needed to decide
+    for _ in range(64):  # each pass merges one directory; bounded like the walk's depth
+        ancestors = {a for rel in buckets for a in _ancestors(rel)}
+        for parent in sorted(ancestors, key=lambda d: (-d.count("/"), d)):
+            if parent in buckets:
+                continue
+            below = sorted(d for d in buckets if is_within(d, parent))
+            if len(below) < 2:
+                continue
+            sigs = {_signature(buckets[d]) for d in below}
+            if len(sigs) != 1 or None in sigs:
+                continue
+            new = Bucket(parent)
+            for d in below:
+                old = buckets.pop(d)
+                new.images.extend(old.images)
+                new.merged_from.extend(old.merged_from or [d])
+            new.images.sort(key=lambda r: r.path)
+            buckets[parent] = new
+            break
+        else:
+            return
+
+
+def _ancestors(rel: str) -> list[str]:
+    """Proper ancestors of a relative directory, the dataset root excluded."""
+    parts = rel.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+# --------------------------------------------------------------------------- one image set
+
+
+def build_image_set(
+    b: Bucket, *, root: str, show: Callable[[str], str] = str, category: str | None = None
+) -> tuple[ImageSet, list[Finding]]:
+    """Derive one image set from a bucket: gain references, kinds, category, values, pattern.
+
+    ``category`` is the metadata's; without it the category is guessed.
+    """
+    gains, rest, gain_only = _split_gains(b.images, bool(b.unread))
+    kinds = _split_kinds(rest, b.unread)
+    members = kinds.members
+    tilt_infos = _tilt_infos(b, root)
+    series = per_tilt_series(members, tilt_infos)
+    if category is None:
+        if gain_only:
+            category = cat.SINGLE
+        elif series is not None:
+            category = cat.TILT
+        elif kinds.main:
+            tilt_stems = {tilt_stem(posixpath.basename(p)) for p in tilt_infos}
+            category = cat.guess_category(kinds.main, tilt_stems)
+        else:
+            category = _absent_category(members)
+    if category not in cat.TILT_CATEGORIES:
+        series = None
+    summary = summarize(category, members, series=series)
+
+    name = _derived_name(category, b.rel_dir, gain_only)
+    s = ImageSet(name=name, directory=data_directory(b.rel_dir), rel_dir=b.rel_dir,
+                 category=category, files=members)
+    apply_summary(s, summary)
+    s.companions = sorted(
+        [r.path for r in b.others if companion_kind(r.path)] + [r.path for r in gains]
+    )
+    findings: list[Finding] = []
+    if gain_only:
+        s.details = "Gain reference" + ("s" if len(members) > 1 else "") + (
+            " for the movies of this dataset (EMPIAR has no gain-reference category)."
+        )
+    elif gains:
+        s.details = f"Gain reference in this directory (not counted): {_names(_paths(gains))}."
+        findings.append(Finding.of(
+            G_GAIN, f"{_names(_paths(gains))} treated as gain reference(s) of the "
+            f"{len(members)} files beside it", file=show(b.rel_dir), image_set=name,
+        ))
+    _set_patterns(s, b, _paths(gains) + _paths(kinds.left_out))
+    findings.extend(summary_findings(s, summary, show))
+    if kinds.left_out:
+        findings.append(_mixed_finding(s, kinds, show))
+    if category in cat.TILT_CATEGORIES and series is None:
+        findings.extend(_tilt_checks(members, tilt_infos, show, name))
+    return s, findings
+
+
+def _paths(records: list[FileRecord]) -> list[str]:
+    return [r.path for r in records]
+
+
+def _split_gains(
+    images: list[FileRecord], has_unread: bool
+) -> tuple[list[FileRecord], list[FileRecord], bool]:
+    """(gain references, other images, whether the directory holds gain references only)."""
+    movie_shapes = {(r.width or 0, r.height or 0) for r in images
+                    if not cat.is_volume(r) and cat.frames_of(r) > 1}
+    named = [r for r in images if cat.is_gain_reference(r, set())]
+    named_ids = {id(r) for r in named}
+    shaped = [r for r in images
+              if id(r) not in named_ids and cat.is_gain_reference(r, movie_shapes)]
+    gains = named + (shaped if len(shaped) == 1 else [])  # several look-alikes: sums, not gains
+    gain_ids = {id(r) for r in gains}
+    rest = [r for r in images if id(r) not in gain_ids]
+    if not rest and not has_unread:
+        return [], gains, True
+    return gains, rest, False
+
+
+@dataclass(slots=True)
+class _Kinds:
+    """The files of a directory by kind: the largest kind (``main``), the image set's
+    ``members`` (main plus unreadable files with its extensions), and the files ``left_out``
+    with the groups they form."""
+
+    main: list[FileRecord]
+    members: list[FileRecord]
+    groups: list[list[FileRecord]]
+    unread_left_out: list[FileRecord]
+
+    @property
+    def left_out(self) -> list[FileRecord]:
+        return [r for g in self.groups for r in g] + self.unread_left_out
+
+
+def _split_kinds(rest: list[FileRecord], unread: list[FileRecord]) -> _Kinds:
+    kinds: dict[tuple[str, str, bool], list[FileRecord]] = {}
+    for r in rest:
+        kinds.setdefault((r.format or "", r.voxel_type or "", cat.is_volume(r)), []).append(r)
+    ordered = [g for _, g in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    main = ordered[0] if ordered else []
+    main_exts = {_ext(r.path) for r in main} if unread and main else set()
+    unread_main = [r for r in unread if not main or _ext(r.path) in main_exts]
+    main_ids = {id(r) for r in unread_main}
+    return _Kinds(main, sorted(main + unread_main, key=lambda r: r.path), ordered[1:],
+                  [r for r in unread if id(r) not in main_ids])
+
+
+def _set_patterns(s: ImageSet, b: Bucket, excluded: list[str]) -> None:
+    """micrographsFilePattern for micrograph-like sets, pickedParticlesFilePattern for
+    particle and class sets with STAR files."""
+    if s.category in cat.PATTERN_CATEGORIES and s.files:
+        s.micrographs_file_pattern = file_pattern(
+            b.rel_dir, _paths(s.files), _paths(b.others) + excluded
+        )
+    if s.category in cat.SECTION_COUNTED:
+        stars = [r.path for r in b.others if r.path.lower().endswith(".star")]
+        if len(stars) == 1:  # "the path to such a file if there is just one"
+            s.picked_particles_file_pattern = "data/" + stars[0]
+        elif stars:
+            not_stars = [r.path for r in b.others if not r.path.lower().endswith(".star")]
+            s.picked_particles_file_pattern = file_pattern(
+                b.rel_dir, stars, not_stars + _paths(b.images + b.unread)
+            )
+
+
+def _mixed_finding(s: ImageSet, kinds: _Kinds, show: Callable[[str], str]) -> Finding:
+    main_kind = _kind_text(kinds.main[0]) if kinds.main else "unreadable"
+    parts = [f"{len(g)} {_kind_text(g[0])} ({_names(_paths(g))})" for g in kinds.groups]
+    if kinds.unread_left_out:
+        parts.append(f"{len(kinds.unread_left_out)} unreadable "
+                     f"({_names(_paths(kinds.unread_left_out))})")
+    return Finding.of(
+        G_MIXED, f"the image set describes {len(kinds.members)} {main_kind} file(s); not "
+        "included: " + "; ".join(parts), file=show(s.rel_dir), image_set=s.name,
+    )
+
+
+def apply_summary(s: ImageSet, summary: Summary) -> None:
+    """Copy derived values into the image set and record which fields they fill."""
+    pairs = (
+        ("header_format", summary.header_format), ("data_format", summary.data_format),
+        ("num_images_or_tilt_series", summary.num), ("frames_per_image", summary.frames),
+        ("voxel_type", summary.voxel_type), ("image_width", summary.width),
+        ("image_height", summary.height), ("pixel_width", summary.pixel_width),
+        ("pixel_height", summary.pixel_height),
+    )
+    for attr, value in pairs:
+        setattr(s, attr, value)
+        if value is not None:
+            s.derived.add(attr)
+        else:
+            s.derived.discard(attr)
+
+
+def summary_findings(s: ImageSet, summary: Summary, show: Callable[[str], str]) -> list[Finding]:
+    """G101/G102/G103/G105 for one image set's summary."""
+    out: list[Finding] = []
+    where = show(s.rel_dir)
+    for fld, values in summary.outliers.items():
+        if fld != "framesPerImage":
+            continue  # other kinds were split off before summarising
+        for value, paths in values.items():
+            out.append(Finding.of(
+                G_FRAMES,
+                f"{len(paths)} of {summary.present} files have {value} frames, the others "
+                f"{summary.frames}: {_names(paths)}",
+                file=where, image_set=s.name, field_name="framesPerImage",
+                expected=str(summary.frames), actual=value,
+            ))
+    present = [r for r in s.files if r.format is not None]
+    for fld, attr, label in (("imageWidth", "width", "widths"),
+                             ("imageHeight", "height", "heights")):
+        if getattr(summary, attr) == VARIABLE:
+            values = sorted({getattr(r, attr) for r in present if getattr(r, attr)})
+            out.append(Finding.of(
+                G_DIMS, f"image {label} differ: {', '.join(map(str, values[:MAX_LISTED]))}",
+                file=where, image_set=s.name, field_name=fld,
+            ))
+    if VARIABLE in (summary.pixel_width, summary.pixel_height):
+        values = sorted({round(r.pixel_width, 4) for r in present if r.pixel_width})
+        out.append(Finding.of(
+            G_PIXEL, f"pixel sizes differ: {', '.join(f'{v:g}' for v in values[:MAX_LISTED])} Å",
+            file=where, image_set=s.name, field_name="pixelWidth",
+        ))
+    if summary.absent:
+        absent = [r for r in s.files if r.format is None]
+        missing = sum(1 for r in absent if is_not_present(r))
+        what = ("content not present" if missing == len(absent)
+                else "content not present or unreadable")
+        unknown = "" if summary.present else "; no value can be derived from the headers"
+        if s.category in cat.SECTION_COUNTED and summary.num is None:
+            unknown += "; the image count is unknown"
+        out.append(Finding.of(
+            G_ABSENT,
+            f"{len(absent)} of {len(s.files)} files: {what} ({_names(summary.absent)})"
+            f"{unknown}",
+            file=where, image_set=s.name,
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ext(path: str) -> str:
+    """Lower-case extension including a compression suffix: ``.tiff``, ``.tiff.bz2``."""
+    name = path.rpartition("/")[2].lower()
+    first = name.rfind(".")
+    if first <= 0:
+        return ""
+    if name.endswith((".gz", ".bz2")):
+        second = name.rfind(".", 0, first)
+        return name[second:] if second > 0 else name[first:]
+    return name[first:]
+
+
+def _kind_text(r: FileRecord) -> str:
+    dims = "3-D" if cat.is_volume(r) else "2-D"
+    return f"{r.format} {r.voxel_type or '?'} {dims}"
+
+
+def _derived_name(category: str, rel_dir: str, gain_only: bool) -> str:
+    what = "Gain reference" if gain_only else category[0].upper() + category[1:]
+    return f"{what} ({rel_dir or 'data'})"
+
+
+def _absent_category(members: list[FileRecord]) -> str:
+    """Category for files none of which can be read: names only."""
+    hints = {cat.name_hint(r.path) for r in members} - {None}
+    if len(hints) == 1:
+        return hints.pop()  # type: ignore[return-value]
+    exts = {_ext(r.path) for r in members}
+    if exts & {".eer", ".tif", ".tiff", ".tif.bz2", ".tiff.bz2"}:
+        return cat.MOVIES
+    return cat.SINGLE
+
+
+def _tilt_infos(b: Bucket, root: str) -> dict[str, TiltInfo]:
+    import os
+
+    out = {}
+    for r in b.others:
+        if r.path.lower().endswith(TILT_EXTENSIONS):
+            out[r.path] = read_tilt_info(os.path.join(root, r.path))
+    return out
+
+
+def per_tilt_series(members: list[FileRecord], infos: dict[str, TiltInfo]) -> int | None:
+    """Tilt series stored one file per tilt: the number of .mdoc files naming the members."""
+    if not any(info.subframes for info in infos.values()):
+        return None
+    names = {posixpath.basename(r.path) for r in members}
+    naming = [p for p, info in infos.items() if names.intersection(info.subframes)]
+    return len(naming) or None
+
+
+def _tilt_checks(
+    members: list[FileRecord], infos: dict[str, TiltInfo], show: Callable[[str], str], name: str
+) -> list[Finding]:
+    out = []
+    by_stem: dict[tuple[str, str], list[str]] = {}
+    for p in infos:
+        by_stem.setdefault((posixpath.dirname(p), tilt_stem(posixpath.basename(p))), []).append(p)
+    for r in members:
+        if r.format is None:
+            continue
+        key = (posixpath.dirname(r.path), tilt_stem(posixpath.basename(r.path)))
+        for comp in sorted(by_stem.get(key, [])):
+            tilts = infos[comp].tilts
+            if tilts and tilts != cat.frames_of(r):
+                out.append(Finding.of(
+                    G_TILTS, f"{posixpath.basename(comp)} lists {tilts} tilts but the stack has "
+                    f"{cat.frames_of(r)} sections", file=show(r.path), image_set=name,
+                    field_name="framesPerImage", expected=str(tilts),
+                    actual=str(cat.frames_of(r)),
+                ))
+    return out
+
+
+def glob_escape(text: str) -> str:
+    """Escape glob metacharacters so a literal name matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+MAX_REGEX_STARS = 2  # per component; more (a hostile XML) use the linear-time matcher
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """Match a relative path against a glob whose ``*`` and ``?`` never cross ``/``.
+
+    Usual globs go through one compiled regex; a component with many stars could make a
+    backtracking regex take exponential time, so those are matched in linear time instead."""
+    if _regex_safe(pattern):
+        return _glob_regex(pattern).match(path) is not None
+    parts, names = pattern.split("/"), path.split("/")
+    return len(parts) == len(names) and all(
+        _linear_match(_tokens(p), n) for p, n in zip(parts, names, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _regex_safe(pattern: str) -> bool:
+    return all(part.count("*") <= MAX_REGEX_STARS for part in pattern.split("/"))
+
+
+@functools.lru_cache(maxsize=64)
+def _tokens(pattern: str) -> tuple[tuple[str, str], ...]:
+    """A glob component as tokens: ("*", ""), ("?", ""), ("[", class regex) or ("=", char)."""
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            if not out or out[-1][0] != "*":
+                out.append(("*", ""))
+        elif c == "?":
+            out.append(("?", ""))
+        elif c == "[" and (end := pattern.find("]", i + 1 if i < n and pattern[i] in "!]"
+                                               else i)) >= 0:
+            out.append(("[", _glob_regex(pattern[i - 1:end + 1]).pattern[:-2]))
+            i = end + 1
+        else:
+            out.append(("=", c))
+    return tuple(out)
+
+
+def _linear_match(tokens: tuple[tuple[str, str], ...], text: str) -> bool:
+    """Wildcard matching in O(len(tokens) * len(text)): backtrack only to the last star."""
+    t = s = 0
+    star, mark = -1, 0
+    while s < len(text):
+        if t < len(tokens) and tokens[t][0] != "*" and _one(tokens[t], text[s]):
+            t, s = t + 1, s + 1
+        elif t < len(tokens) and tokens[t][0] == "*":
+            star, mark, t = t, s, t + 1
+        elif star >= 0:
+            mark += 1
+            t, s = star + 1, mark
+        else:
+            return False
+    while t < len(tokens) and tokens[t][0] == "*":
+        t += 1
+    return t == len(tokens)
+
+
+def _one(token: tuple[str, str], ch: str) -> bool:
+    kind, value = token
+    if kind == "?":
+        return True
+    if kind == "=":
+        return ch == value
+    return re.fullmatch(value, ch) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """The glob as one regex: ``*`` -> ``[^/]*``, ``?`` -> ``[^/]``, ``[...]`` kept."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1 if i < n and pattern[i] in "!]" else i)
+            if end < 0:
+                out.append("\\[")
+                continue
+            body = pattern[i:end].replace("\\", "\\\\").replace("[", "\\[")
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            elif body.startswith("^"):
+                body = "\\" + body
+            out.append(f"[{body}]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def file_pattern(rel_dir: str, paths: list[str], others: list[str]) -> str | None:
+    """The tidiest glob (relative to the entry root, ``data/...``) matching every path in
+    ``paths`` and none in ``others``: ``*.ext``, then ``prefix*suffix`` cut at word
+    separators, then exact prefix/suffix, then a literal name for a single file.
+    ``None`` when no glob separates them (the set is then described without a pattern)."""
+    if not paths:
+        return None
+    prefix = f"data/{rel_dir}/" if rel_dir else "data/"
+    rels = [p[len(rel_dir) + 1:] if rel_dir else p for p in paths]
+    other_rels = [p[len(rel_dir) + 1:] if rel_dir else p for p in others
+                  if is_within(p, rel_dir)]
+    depths = {r.count("/") for r in rels}
+    if len(depths) != 1:
+        return None
+    dir_parts = _dir_globs(rels)
+    names = [posixpath.basename(r) for r in rels]
+    for name_glob in _name_candidates(names):
+        glob = "/".join([*dir_parts, name_glob])
+        # candidates match every path by construction; only the others need testing
+        if not any(glob_match(glob, o) for o in other_rels):
+            return prefix + glob
+    return None
+
+
+def _dir_globs(rels: list[str]) -> list[str]:
+    if "/" not in rels[0]:  # all at the same depth (checked by the caller): no sub-directories
+        return []
+    columns = list(zip(*(r.split("/")[:-1] for r in rels), strict=True))
+    return [glob_escape(c[0]) if len(set(c)) == 1 else "*" for c in columns]
+
+
+_SEPARATORS = "_-."
+
+
+def _name_candidates(names: list[str]) -> list[str]:
+    exts = {_ext(n) for n in names}
+    out = []
+    if len(exts) == 1 and next(iter(exts)):
+        out.append("*" + glob_escape(next(iter(exts))))
+    if len(names) == 1:
+        out.append(glob_escape(names[0]))
+        return out
+    pre = posixpath.commonprefix(names)
+    suf = posixpath.commonprefix([n[::-1] for n in names])[::-1]
+    shortest = min(len(n) for n in names)
+    if len(pre) + len(suf) > shortest:
+        suf = suf[len(pre) + len(suf) - shortest:]
+    tidy_pre = pre[: max((pre.rfind(c) for c in _SEPARATORS), default=-1) + 1]
+    cut = [i for i in (suf.find(c) for c in _SEPARATORS) if i >= 0]
+    tidy_suf = suf[min(cut):] if cut else suf
+    for p, s in ((tidy_pre, tidy_suf), (pre, suf)):
+        candidate = glob_escape(p) + "*" + glob_escape(s)
+        if candidate not in out and candidate != "*":
+            out.append(candidate)
+    return out
