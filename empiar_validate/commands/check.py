@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.commands.common import (
+    add_jobs_argument,
+    add_report_arguments,
+    check_dataset_arguments,
+    emit,
+)
 from empiar_validate.reporting import Report
 
 
@@ -18,8 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", metavar="DIR",
                         help="the dataset directory the XML describes (its contents are /data/)")
     parser.add_argument("--xml", metavar="XML", required=True, help="the entry XML to check")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="parallel header reads (default: 4 per core, at most 16)")
+    add_jobs_argument(parser)
     add_report_arguments(parser)
 
 
@@ -34,10 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.xmlsafe import MAX_XML_BYTES, parse_xml_bytes
 
     root, xml_path = args.directory, args.xml
-    if not os.path.isdir(root):
-        raise UsageError(f"{display_path(root)} is not a directory")
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
+    check_dataset_arguments(args)
     if not os.path.isfile(xml_path):
         raise UsageError(f"{display_path(xml_path)} does not exist or is not a file")
     try:

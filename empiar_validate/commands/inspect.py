@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from empiar_validate.commands.common import add_report_arguments
+from empiar_validate.commands.common import add_jobs_argument, add_report_arguments
 from empiar_validate.headers import read_all, walk_all
 from empiar_validate.records import FileRecord
 from empiar_validate.reporting import Report, render
@@ -15,8 +15,7 @@ from empiar_validate.reporting import Report, render
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``inspect``."""
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursed)")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="parallel header reads (default: 4 per core, at most 16)")
+    add_jobs_argument(parser)
     parser.add_argument("--all", action="store_true",
                         help="also list files that are not image files (companions, text)")
     add_report_arguments(parser)

@@ -8,7 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.commands.common import (
+    add_jobs_argument,
+    add_report_arguments,
+    check_dataset_arguments,
+    emit,
+)
 from empiar_validate.reporting import Report
 
 
@@ -24,9 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="entry accession code for entry.xml (as in scan)")
     parser.add_argument("--deposition-date", metavar="YYYY-MM-DD",
                         help="deposition date for entry.xml (as in scan)")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="parallel header reads and checksum threads "
-                             "(default: per the number of cores)")
+    add_jobs_argument(parser, "parallel header reads and checksum threads")
     parser.add_argument("--allow-inside", action="store_true",
                         help="allow OUT inside DIR (its files are then left out of the bundle)")
     parser.add_argument("--no-cache", action="store_true",
@@ -44,12 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
     root, out = args.directory, args.output
-    if not os.path.isdir(root):
-        raise UsageError(f"{display_path(root)} is not a directory")
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.metadata is not None and not os.path.isfile(args.metadata):
-        raise UsageError(f"metadata file {display_path(args.metadata)} does not exist")
+    check_dataset_arguments(args)
     if os.path.lexists(out) and not os.path.isdir(out):
         raise UsageError(f"{display_path(out)} exists and is not a directory")
     if is_inside(out, root) and not args.allow_inside:

@@ -8,7 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.commands.common import (
+    add_jobs_argument,
+    add_report_arguments,
+    check_dataset_arguments,
+    emit,
+)
 from empiar_validate.model import ImageSet
 from empiar_validate.reporting import Report
 
@@ -27,8 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deposition-date", metavar="YYYY-MM-DD",
                         help="deposition date (overrides the metadata's deposition_date); the "
                              "XML never carries today's date by itself")
-    parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="parallel header reads (default: 4 per core, at most 16)")
+    add_jobs_argument(parser)
     add_report_arguments(parser)
 
 
@@ -43,13 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
     root, out = args.directory, args.output
-    if not os.path.isdir(root):
-        raise UsageError(f"{display_path(root)} is not a directory")
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.metadata is not None and not os.path.isfile(args.metadata):
-        what = "is not a regular file" if os.path.exists(args.metadata) else "does not exist"
-        raise UsageError(f"metadata file {display_path(args.metadata)} {what}")
+    check_dataset_arguments(args)
     if os.path.isdir(out):
         raise UsageError(f"{display_path(out)} is a directory; give the XML file to write")
     parent = os.path.dirname(out) or "."
