@@ -201,17 +201,34 @@ def test_bad_values_and_missing_items(tmp_path):
         ("M103", "release_date 'NOW' is not one of RE, EP, HP, HO"),
         ("M104", "EMDB reference"),
         ("M103", "accession code 'EMPIAR-1' is not EMPIAR-NNNNN"),
-        ("M104", "deposition date"),
+        ("M115", "deposition date not given yet"),
         ("M114", "workflow file 'data/workflow.json' not found"),
     ):
         assert any(r == rule and m.startswith(text) for r, m in got), (rule, text, got)
     assert not h.citations[0].journal  # j_or_nj_citation false: a book or thesis
+    # the accession code was given (badly: M103), so it is not also "not given yet"
+    assert [m.split(" not given")[0] for r, m in got if r == "M115"] == ["deposition date"]
+
+
+def test_accession_code_and_deposition_date_may_wait_for_empiar(tmp_path):
+    """Before deposition neither is known: warnings (M115), never errors, and none once given."""
+    data = working_example()
+    (tmp_path / "workflow.json").write_text("{}", encoding="utf-8")
+    h, found = header(tmp_path, data)
+    assert (h.accession_code, h.deposition_date) == (None, None)
+    assert sorted((f.rule, str(f.severity), f.message.split(" not given")[0]) for f in found) == [
+        ("M115", "warning", "accession code"), ("M115", "warning", "deposition date")]
+    assert all("--accession-code" in f.message or "--deposition-date" in f.message
+               for f in found)
+    _, found = header(tmp_path, data | {"accession_code": "EMPIAR-10001",
+                                        "deposition_date": "2024-05-02"})
+    assert found == []
 
 
 def test_without_metadata_every_required_item_is_named(tmp_path):
     h, found = entry_header(None, HeaderOptions(), root=str(tmp_path))
     assert h.title is None and h.authors == []
-    assert {f.rule for f in found} == {"M104", "M105"}
+    assert {f.rule for f in found} == {"M104", "M105", "M115"}
     assert all("no --metadata file" in f.message for f in found)
     assert len(found) == 9
 

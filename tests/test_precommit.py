@@ -1,9 +1,9 @@
 """The hooks in .pre-commit-hooks.yaml, run by the real pre-commit framework.
 
 pre-commit installs this repository into its own virtualenv from a git commit (dependencies from
-the package index, ~20 s with a warm pip cache). ``try-repo`` only carries tracked files into its
-shadow commit, so the test commits a snapshot of the working tree (tracked and untracked, minus
-ignored files) into a scratch repository and points pre-commit at that.
+the package index, ~20 s with a warm pip cache). pre-commit only sees committed files, so the
+test commits a snapshot of the working tree (tracked and untracked, minus ignored files) into a
+scratch repository and points a lab's ``.pre-commit-config.yaml`` at that.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def pre_commit(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_hooks_with_the_real_pre_commit(tmp_path, python):
+    """Both hooks from a lab's config. Every step uses the same repo and rev, so pre-commit
+    builds its environment once (~25 s); ``try-repo`` would build another."""
     hooks_repo = tmp_path / "hooks"
     hooks_repo.mkdir()
     rev = snapshot(hooks_repo)
@@ -62,36 +64,44 @@ def test_hooks_with_the_real_pre_commit(tmp_path, python):
 
     lab = tmp_path / "lab"
     build_dataset(lab / "data", dm=False, bdv=False)
+    # other XML a data repository holds: not EMPIAR entries, must not fail the XML hook
     (lab / "data" / "bdv.xml").write_text("<SpimData version='0.2'/>\n", encoding="utf-8")
+    (lab / "processing").mkdir()
+    (lab / "processing" / "workflow.xml").write_text(
+        '<?xml version="1.0"?>\n<workflow xmlns="urn:example:workflow"><step/></workflow>\n',
+        encoding="utf-8")
     (lab / "metadata.json").write_text(json.dumps(depositor_metadata(dm=False, bdv=False)),
                                        encoding="utf-8")
     subprocess.run([python, "-m", "empiar_validate", "scan", "data", "--metadata",
                     "metadata.json", "-o", "entry.xml", "-q"], cwd=lab, check=True,
                    capture_output=True)
-    git("init", "-q", cwd=lab)
-    git("add", "-A", cwd=lab)
-
-    # try-repo (one run: each try-repo builds its own environment): the valid entry passes,
-    # the invalid one fails with a message pointing at the element
-    good = (lab / "entry.xml").read_text(encoding="utf-8")
-    bad = good.replace("<framesPerImage>6</framesPerImage>", "<framesPerImage>six</framesPerImage>")
-    assert bad != good
-    (lab / "EMPIAR-00001.xml").write_text(bad, encoding="utf-8")
-    done = pre_commit("try-repo", str(hooks_repo), "empiar-validate-xml", "--files", "entry.xml",
-                      "EMPIAR-00001.xml", cwd=lab, home=home)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "entry.xml: valid" in done.stdout
-    line = next(i for i, text in enumerate(bad.splitlines(), start=1) if ">six<" in text)
-    assert f"EMPIAR-00001.xml:{line}: error" in done.stdout and "framesPerImage" in done.stdout
-    assert not re.search(r"^entry\.xml:\d+:", done.stdout, re.MULTILINE)  # no finding on it
-    os.remove(lab / "EMPIAR-00001.xml")
-
-    # both hooks from a config, as a lab would use them (the BDV XML is not selected)
     (lab / ".pre-commit-config.yaml").write_text(
         f"repos:\n- repo: {hooks_repo}\n  rev: {rev}\n  hooks:\n"
         "  - id: empiar-validate-xml\n"
         "  - id: empiar-validate-check\n    args: [data, --xml, entry.xml, -q]\n",
         encoding="utf-8")
+    # an invalid EMPIAR entry, under a name no entry-header pattern would pick
+    good = (lab / "entry.xml").read_text(encoding="utf-8")
+    bad = good.replace("<framesPerImage>6</framesPerImage>", "<framesPerImage>six</framesPerImage>")
+    assert bad != good
+    (lab / "processing" / "draft-header.xml").write_text(bad, encoding="utf-8")
+    git("init", "-q", cwd=lab)
+    git("add", "-A", cwd=lab)
+
+    # the first commit: the staged files, as `git commit` would check them
+    done = pre_commit("run", cwd=lab, home=home)
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    line = next(i for i, text in enumerate(bad.splitlines(), start=1) if ">six<" in text)
+    assert f"processing/draft-header.xml:{line}: error X100" in out and "framesPerImage" in out
+    assert "entry.xml: valid" in out
+    for other in ("data/bdv.xml", "processing/workflow.xml"):
+        assert f"{other}: skipped (root element <" in out, other
+        assert not re.search(rf"^{re.escape(other)}:\d+:", out, re.MULTILINE)  # no finding
+    assert "validate: FAILED: 2 checked, " in out  # the two entries, not the others
+    assert out.count("Failed") == 1 and out.count("Passed") == 1  # the check hook passed
+
+    os.remove(lab / "processing" / "draft-header.xml")
     git("add", "-A", cwd=lab)
     done = pre_commit("run", "--all-files", cwd=lab, home=home)
     assert done.returncode == 0, done.stdout + done.stderr

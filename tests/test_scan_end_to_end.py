@@ -126,11 +126,44 @@ def test_without_metadata_the_xml_holds_only_what_is_known(scanned, tmp_path):
     assert root.get("accessionCode") is None
     missing = [f["message"] for f in doc["findings"] if f["rule"] == "M104"]
     for what in ("title", "experiment type", "authors", "corresponding author",
-                 "principal investigator", "deposition date", "accession code"):
+                 "principal investigator"):
         assert any(m.startswith(what) for m in missing), what
+    # assigned by EMPIAR at deposition: warnings, not errors
+    not_yet = [f["message"] for f in doc["findings"] if f["rule"] == "M115"]
+    assert sorted(m.split(" not given")[0] for m in not_yet) == [
+        "accession code", "deposition date"]
     # image sets without an entry are still fully derived, and say how to describe them
     assert image_set_values(xml)["/data/tomo"]["numImagesOrTiltSeries"] == "2"
     assert sum(f["rule"] == "M109" for f in doc["findings"]) == len(EXPECTED)
+
+
+def test_scan_before_deposition_exits_0_with_a_valid_private_header(scanned, tmp_path):
+    """A depositor or a lab CI gate scans before EMPIAR has assigned the accession code and
+    the deposition date: warnings only, exit 0, and the XML validates."""
+    meta = {k: v for k, v in depositor_metadata().items()
+            if k not in ("accession_code", "deposition_date")}
+    assert meta != depositor_metadata()
+    path = tmp_path / "metadata.json"
+    path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    out = tmp_path / "entry.xml"
+    code, report = run("scan", scanned["data"], "--metadata", path, "-o", out,
+                       "--format", "json", "-q")
+    doc = json.loads(report)
+    assert code == 0, [f for f in doc["findings"] if f["severity"] == "error"]
+    assert doc["valid"] is True
+    rules = sorted(f["rule"] for f in doc["findings"] if f["rule"] in
+                   ("M104", "M115", "S123", "S124", "S125", "X100"))
+    assert rules == ["M115", "M115", "S124", "S125"]
+    assert all(f["severity"] == "warning" for f in doc["findings"] if f["rule"] in rules)
+    root = etree.parse(str(out)).getroot()
+    assert root.get("accessionCode") is None and root.get("public") == "false"
+    assert root.find("e:admin/e:entryDOI", NS) is None
+    assert len(root.find("e:admin/e:keyDates", NS)) == 0  # present, empty
+    schema = etree.XMLSchema(etree.parse(str(ROOT / "schemas" / "empiar.xsd")))
+    assert schema.validate(root.getroottree()), schema.error_log
+    # `validate` agrees: warnings, exit 0
+    code, text = run("validate", out)
+    assert code == 0 and "warning S124" in text and "warning S125" in text
 
 
 def test_scan_usage_errors_exit_2(tmp_path):

@@ -21,7 +21,7 @@ from lxml import etree
 
 from empiar_validate.findings import RULES, Severity
 from empiar_validate.schema_files import load_schematron, parse_schema_document, schema_source
-from empiar_validate.validation import load_schemas, validate_file
+from empiar_validate.validation import load_schemas, validate_file, validate_tree
 from empiar_validate.validation.schematron import SHIPPED_RULES, schematron_findings
 from empiar_validate.validation.schematron_engine import rooted
 from empiar_validate.validation.svrl import isoschematron_hits, pyschematron_hits
@@ -308,6 +308,49 @@ def test_obsolete_status_needs_its_date(compiled):
     assert "S121" not in _plant(compiled, [status, dated])
     early = (dated[0], "<obsoleteDate>2020-01-01</obsoleteDate>")
     assert "S120" in _plant(compiled, [status, early])
+
+
+PRIVATE = FIXTURES / "valid" / "complete-private-entry.xml"
+NO_CODE = [(' accessionCode="EMPIAR-10917"', ""),
+           ("<entryDOI>10.6019/EMPIAR-10917</entryDOI>", "")]
+NO_DATE = [("<depositionDate>2021-11-18</depositionDate>", "")]
+PRIVATE_NO_CODE = [(' accessionCode="EMPIAR-12345"', ""),
+                   ("<entryDOI>10.6019/EMPIAR-12345</entryDOI>", "")]
+PRIVATE_NO_DATE = [("<depositionDate>2024-05-02</depositionDate>", "")]
+
+
+@pytest.mark.parametrize(
+    ("source", "changes", "expected"),
+    [
+        (REAL, NO_CODE + NO_DATE, {("S123", "error", "entry/@accessionCode, admin/entryDOI, "
+                                    "keyDates/depositionDate,")}),
+        (REAL, NO_DATE, {("S123", "error", "lacks keyDates/depositionDate,")}),
+        (PRIVATE, PRIVATE_NO_CODE + PRIVATE_NO_DATE,
+         {("S124", "warning", "no entry/@accessionCode, admin/entryDOI yet"),
+          ("S125", "warning", "no keyDates/depositionDate yet")}),
+        (PRIVATE, [*PRIVATE_NO_CODE[1:], (' public="false"', "")],  # absent: private
+         {("S124", "warning", "no admin/entryDOI yet")}),
+        (PRIVATE, PRIVATE_NO_DATE, {("S125", "warning", "no keyDates/depositionDate yet")}),
+        (PRIVATE, [], set()),
+        (REAL, [], set()),
+    ],
+)
+def test_assigned_values_required_in_public_headers_only(compiled, source, changes, expected):
+    """accessionCode, entryDOI and depositionDate are optional in the XSD (pre-deposition
+    headers); the Schematron requires them in public headers and warns in private ones."""
+    text = source.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    tree, _ = parse_xml_bytes(text.encode(), "t.xml")
+    assert validate_tree(tree, "t.xml", load_schemas()) == schematron_findings(
+        tree, compiled, "t.xml")  # nothing from the XSD: all three are optional there
+    got = [f for f in schematron_findings(tree, compiled, "t.xml")
+           if f.rule in ("S123", "S124", "S125")]
+    assert len(got) == len(expected)
+    for rule_id, severity, words in expected:
+        assert any(f.rule == rule_id and str(f.severity) == severity and words in f.message
+                   for f in got), (rule_id, [f.message for f in got])
 
 
 # --------------------------------------------------------------------------- engine

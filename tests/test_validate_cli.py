@@ -29,7 +29,7 @@ def test_valid_files_exit_0(run_cli):
     code, out, err = run_cli("validate", *VALID)
     assert code == 0, out
     assert "validate: OK: 3 checked, 0 error(s), 0 warning(s)" in out
-    assert "empiar.xsd 0.50-ev1 (built in)" in out
+    assert "empiar.xsd 0.50-ev2 (built in)" in out
     assert err == ""
 
 
@@ -260,3 +260,94 @@ def test_schemas_load_from_the_installed_wheel(installed_wheel, tmp_path):
     doc = json.loads(proc.stdout)
     assert [f["valid"] for f in doc["files"]] == [True, False]
     assert [f["rule"] for f in doc["findings"]] == ["S102"]
+
+
+# --------------------------------------------------------------------------- --only-empiar
+
+BDV = ('<?xml version="1.0" encoding="UTF-8"?>\n<SpimData version="0.2">\n'
+       "  <BasePath type=\"relative\">.</BasePath>\n</SpimData>\n")
+
+
+def test_only_empiar_skips_other_xml_and_still_validates_entries(tmp_path, run_cli):
+    bdv = tmp_path / "dataset.xml"
+    bdv.write_text(BDV, encoding="utf-8")
+    broken_other = tmp_path / "workflow.xml"  # not well-formed, but clearly not an entry
+    broken_other.write_text('<workflow xmlns="urn:example:wf"><step></workflow>', "utf-8")
+    bad_entry = FIXTURES / "invalid" / "S101-orcid-checksum.xml"
+
+    code, out, _ = run_cli("validate", "--only-empiar", bdv, REAL, broken_other)
+    assert code == 0, out
+    assert f"{bdv}: skipped (root element <SpimData> is not an EMPIAR entry)" in out
+    assert f"{broken_other}: skipped (root element <workflow> in namespace urn:example:wf" in out
+    assert "validate: OK: 1 checked, 0 error(s)" in out
+
+    code, out, _ = run_cli("validate", "--only-empiar", "--format", "json", bdv, bad_entry)
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["skipped"] == [str(bdv)]
+    assert doc["files"] == [{"file": str(bad_entry), "valid": False}]
+    assert [f["rule"] for f in doc["findings"]] == ["S101"]
+
+    # without the flag the same file is an X101 error, and the JSON has no "skipped" key
+    code, out, _ = run_cli("validate", "--format", "json", bdv)
+    doc = json.loads(out)
+    assert code == 1 and "skipped" not in doc
+    assert [f["rule"] for f in doc["findings"]] == ["X101"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rule"),
+    [
+        # an EMPIAR entry that does not parse is still reported, not skipped
+        ("broken-entry.xml",
+         '<entry xmlns="http://pdbe.org/empiar" accessionCode="EMPIAR-10001"><admin></entry>',
+         "X001"),
+        ("doctype-entry.xml",
+         '<?xml version="1.0"?>\n<!DOCTYPE entry [<!ENTITY a "b">]>\n'
+         '<e:entry xmlns:e="http://pdbe.org/empiar"/>', "X002"),
+        # no root start tag can be read: cannot tell, so it is reported
+        ("garbage.xml", "this is not XML at all", "X001"),
+    ],
+)
+def test_only_empiar_reports_unparseable_entries(tmp_path, run_cli, name, content, rule):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    code, out, _ = run_cli("validate", "--only-empiar", "--format", "json", path)
+    doc = json.loads(out)
+    assert code == 1 and doc["skipped"] == []
+    assert [f["rule"] for f in doc["findings"]] == [rule]
+
+
+@pytest.mark.parametrize(
+    ("head", "root"),
+    [
+        (b'<?xml version="1.0"?>\n<!-- c > d -->\n<?pi x?>\n<entry xmlns="http://pdbe.org/empiar"'
+         b' accessionCode="EMPIAR-10001">', "{http://pdbe.org/empiar}entry"),
+        (b"<e:entry xmlns:e='http://pdbe.org/empiar' xmlns='urn:other'>",
+         "{http://pdbe.org/empiar}entry"),
+        (b'<entry xmlns:e="http://pdbe.org/empiar">', "entry"),
+        (b'<!DOCTYPE SpimData [ <!ENTITY x "y"> ]>\n<SpimData version="0.2">', "SpimData"),
+        ('\ufeff<entry xmlns="http://pdbe.org/empiar"/>'.encode("utf-16"),
+         "{http://pdbe.org/empiar}entry"),
+        (b"\xef\xbb\xbf<a:b xmlns:a='urn:a'/>", "{urn:a}b"),
+        (b"<e:entry>", None),  # undeclared prefix
+        (b"<!-- never closed", None),
+        (b"plain text", None),
+        (b'<entry xmlns="http://pdbe.org/empiar" attr=>', None),
+        (b"", None),
+    ],
+)
+def test_root_is_read_from_the_start_tag(head, root):
+    from empiar_validate.validation.root import root_of_bytes
+
+    assert root_of_bytes(head) == root
+
+
+def test_only_empiar_still_validates_an_old_namespace_less_entry(tmp_path, run_cli):
+    old = tmp_path / "10002.xml"
+    old.write_text('<entry accessionCode="EMPIAR-10002"><admin/></entry>')
+    code, out, _ = run_cli("validate", "--only-empiar", "--format", "json", old)
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["skipped"] == []
+    assert [f["rule"] for f in doc["findings"]] == ["X101"]

@@ -2,17 +2,25 @@
 
 Exit codes: 0 when no finding has error severity, 1 otherwise, 2 when an input file is missing
 or unreadable, or ``--xsd``/``--sch`` is not a usable schema (a message on stderr, no report).
+
+``--only-empiar`` skips files whose root element is not an EMPIAR ``entry`` (they are listed as
+skipped, never findings), so a pre-commit hook can run on every ``*.xml`` of a data repository
+without failing its BigDataViewer or workflow XML. Without it such a file is an X101 error.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from empiar_validate.cli import UsageError
 from empiar_validate.commands.common import add_report_arguments, emit
 from empiar_validate.paths import display_path
 from empiar_validate.reporting import Report
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,17 +35,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sch", metavar="PATH",
         help="use this Schematron instead of the built-in empiar.sch",
     )
+    parser.add_argument(
+        "--only-empiar", action="store_true",
+        help="skip files whose root element is not an EMPIAR <entry> (other XML in a data "
+        "repository) instead of reporting X101; they are listed as skipped",
+    )
     add_report_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file and report; see the module docstring for exit codes."""
     from empiar_validate.validation import (
+        FileResult,
         SchemaLoadError,
         SchematronRuntimeError,
         load_schemas,
-        validate_file,
+        validate_tree,
     )
+    from empiar_validate.xmlsafe import parse_xml_file
 
     for path in args.files:
         _require_readable_file(path)
@@ -46,10 +61,21 @@ def run(args: argparse.Namespace) -> int:
     except SchemaLoadError as exc:
         raise UsageError(f"cannot use schema: {exc}") from None
 
-    results = []
+    results: list[FileResult] = []
+    skipped: list[tuple[str, str]] = []  # (file, root tag as shown)
     for path in args.files:
+        shown = display_path(path)
+        tree, findings = parse_xml_file(path, name=shown)
+        if args.only_empiar:
+            other_root = _other_root(path, tree)
+            if other_root is not None:
+                skipped.append((shown, other_root))
+                continue
+        if tree is None:
+            results.append(FileResult(shown, findings))
+            continue
         try:
-            results.append(validate_file(path, schemas, name=display_path(path)))
+            results.append(FileResult(shown, validate_tree(tree, shown, schemas)))
         except SchematronRuntimeError as exc:
             raise UsageError(f"cannot evaluate the Schematron: {exc}") from None
 
@@ -60,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         data={
             "valid": all(result.valid for result in results),
             "files": [{"file": result.file, "valid": result.valid} for result in results],
+            **({"skipped": [file for file, _ in skipped]} if args.only_empiar else {}),
             "schemas": {"xsd": schemas.xsd_label, "sch": schemas.sch_label},
         },
     )
@@ -68,7 +95,25 @@ def run(args: argparse.Namespace) -> int:
         report.summary.extend(
             f"{result.file}: {'valid' if result.valid else 'INVALID'}" for result in results
         )
+        report.summary.extend(
+            f"{file}: skipped (root element {root} is not an EMPIAR entry)"
+            for file, root in skipped
+        )
     return emit(report, args.format)
+
+
+def _other_root(path: str, tree: etree._ElementTree | None) -> str | None:
+    """The root element, as shown to the user, when it is known and not an EMPIAR entry; else
+    ``None`` (an entry, or an unparseable file whose root start tag cannot be read: it is
+    validated, so its problem is reported)."""
+    from empiar_validate.validation.root import ENTRY_TAG, root_of_file, root_of_tree
+
+    tag = root_of_tree(tree) if tree is not None else root_of_file(path)
+    # A namespace-less <entry> is an old EMPIAR header: validate it, so X101 says what to fix.
+    if tag is None or tag in (ENTRY_TAG, "entry"):
+        return None
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    return f"<{local}>" + (f" in namespace {namespace}" if namespace else "")
 
 
 def _require_readable_file(path: str) -> None:

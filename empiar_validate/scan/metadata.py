@@ -46,6 +46,12 @@ M_RECOMMENDED = rule(
     "M105", Severity.WARNING, "recommended metadata missing",
     "Add it to the metadata file; EMPIAR's deposition asks for it.",
 )
+M_NOT_ASSIGNED = rule(
+    "M115", Severity.WARNING, "accession code or deposition date not given (EMPIAR assigns them)",
+    "Nothing to do before deposition: the XML is a valid private header without them. Once "
+    "EMPIAR has assigned them, add accession_code (EMPIAR-NNNNN) and deposition_date "
+    "(YYYY-MM-DD) to the metadata file, or pass --accession-code and --deposition-date.",
+)
 M_DUPLICATE_KEY = rule(
     "M111", Severity.WARNING, "key given twice in the same object (the last one wins)",
     "Remove one of the two.",
@@ -435,10 +441,12 @@ def entry_header(
         bad(f"accession code {code!r} is not EMPIAR-NNNNN (five digits)", "accession_code")
         code = None
     h.accession_code = code
+    # Both are assigned by EMPIAR at deposition, so a pre-deposition scan (a depositor, a lab's CI
+    # gate) legitimately lacks them: a warning (M115), not an error; the XML stays valid.
     if code is None and not (data.get("accession_code") or options.accession_code):
-        missing('accession code: the schema requires entry/@accessionCode; add '
-                '"accession_code": "EMPIAR-NNNNN" once EMPIAR has assigned it '
-                "(or pass --accession-code)")
+        missing('accession code not given yet: the XML has no entry/@accessionCode and no '
+                'entryDOI; once EMPIAR has assigned it, add "accession_code": "EMPIAR-NNNNN" '
+                "(or pass --accession-code)", r=M_NOT_ASSIGNED)
     raw_date = options.deposition_date or data.get("deposition_date")
     if isinstance(raw_date, datetime.date):
         raw_date = raw_date.isoformat()
@@ -448,8 +456,9 @@ def entry_header(
         except ValueError:
             bad(f"deposition date {raw_date!r} is not YYYY-MM-DD", "deposition_date")
     else:
-        missing('deposition date: the schema requires keyDates/depositionDate; add '
-                '"deposition_date": "YYYY-MM-DD" (or pass --deposition-date)')
+        missing('deposition date not given yet: the XML has no keyDates/depositionDate; once '
+                'EMPIAR has set it, add "deposition_date": "YYYY-MM-DD" (or pass '
+                "--deposition-date)", r=M_NOT_ASSIGNED)
 
     title = _text(data.get("title"))
     if title is None:

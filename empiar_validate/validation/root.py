@@ -1,0 +1,105 @@
+"""Is an XML file an EMPIAR entry? For ``validate --only-empiar``, which skips the others.
+
+A data repository holds XML that is not an entry header (BigDataViewer datasets, workflow and
+microscope metadata), and a pre-commit hook on every ``*.xml`` must leave it alone. The answer
+comes from the root element: ``{http://pdbe.org/empiar}entry`` or not. For a parsed document that
+is exact. A document the safe parser refuses (not well-formed, a DOCTYPE, too large) is judged by
+its root start tag, read from the first bytes without parsing: the root's namespace can only be
+declared on that tag, so the answer is exact whenever the tag can be read, and ``None`` ("cannot
+tell", so the file is validated and its problem reported) otherwise.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+
+from lxml import etree
+
+from empiar_validate.validation.xsd import EMPIAR_NS
+
+ENTRY_TAG = f"{{{EMPIAR_NS}}}entry"
+
+HEAD_BYTES = 64 * 1024
+"""Bytes read to find the root start tag of an unparseable file: prologs are short."""
+
+_START_TAG = re.compile(
+    r"""<(?P<name>[^\s/>!?]+)(?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*/?>"""
+)
+_ATTRIBUTE = re.compile(r"""([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def root_of_tree(tree: etree._ElementTree) -> str:
+    """The root's ``{namespace}localname`` (lxml's notation)."""
+    return str(tree.getroot().tag)
+
+
+def root_of_file(path: str | os.PathLike[str]) -> str | None:
+    """The root's ``{namespace}localname`` from the start of the file, or ``None`` when the root
+    start tag cannot be read there (unreadable file, odd encoding, a prolog beyond the window)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError:
+        return None
+    return root_of_bytes(head)
+
+
+def root_of_bytes(head: bytes) -> str | None:
+    """As :func:`root_of_file`, for the first bytes of a document."""
+    text = _decode(head)
+    pos = _skip_prolog(text)
+    if pos is None:
+        return None
+    match = _START_TAG.match(text, pos)
+    if match is None:
+        return None
+    prefix, _, local = match["name"].rpartition(":")
+    attrs = {m[1]: m[2] if m[2] is not None else m[3]
+             for m in _ATTRIBUTE.finditer(match["attrs"])}
+    namespace = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns", "")
+    if prefix and not namespace:
+        return None  # an undeclared prefix: not namespace-well-formed, let the parser say so
+    return f"{{{namespace}}}{local}" if namespace else local
+
+
+def _decode(head: bytes) -> str:
+    """UTF-16 (with or without BOM) decoded; anything else as Latin-1, which keeps ASCII markup
+    and namespace URIs intact."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.decode("utf-16", errors="replace")
+    if len(head) > 1 and (head[0] == 0) != (head[1] == 0):
+        return head.decode("utf-16-be" if head[0] == 0 else "utf-16-le", errors="replace")
+    return head.decode("latin-1")
+
+
+def _skip_prolog(text: str) -> int | None:
+    """Offset of the root start tag after the XML declaration, comments, processing
+    instructions and a DOCTYPE; ``None`` if it is not within ``text``. Each step moves forward,
+    so the loop ends."""
+    pos = 1 if text.startswith("\ufeff") else 3 if text.startswith("\xef\xbb\xbf") else 0
+    n = len(text)
+    while pos < n:
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            step = 2
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            step = 3
+        elif text.startswith("<!DOCTYPE", pos):
+            close, bracket = text.find(">", pos), text.find("[", pos)
+            if 0 <= bracket < close:  # an internal subset: up to "]", then ">"
+                subset_end = text.find("]", bracket)
+                close = text.find(">", subset_end) if subset_end >= 0 else -1
+            end, step = close, 1
+        elif text.startswith("<", pos):
+            return pos
+        else:
+            return None
+        if end < 0:
+            return None
+        pos = end + step
+    return None
