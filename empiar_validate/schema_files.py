@@ -60,6 +60,7 @@ class SchemaSource:
     data: bytes
     base_dir: Path | None
     shipped: bool
+    name: str = "schema.xml"  # file name, so libxml2's messages name the real file
 
     @property
     def digest(self) -> str:
@@ -72,7 +73,8 @@ def schema_source(name: str, path: str | os.PathLike[str] | None = None) -> Sche
     if path is None:
         shipped = shipped_schema(name)
         base = Path(str(shipped)).parent if isinstance(shipped, Path) else None
-        return SchemaSource(f"{name} (built in)", shipped.read_bytes(), base, shipped=True)
+        return SchemaSource(f"{name} (built in)", shipped.read_bytes(), base, shipped=True,
+                            name=name)
     shown = display_path(os.fspath(path))
     try:
         info = os.stat(path)
@@ -83,7 +85,8 @@ def schema_source(name: str, path: str | os.PathLike[str] | None = None) -> Sche
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SchemaLoadError(f"{shown}: cannot read: {exc.strerror or exc}") from exc
-    return SchemaSource(shown, data, Path(path).resolve().parent, shipped=False)
+    resolved = Path(path).resolve()
+    return SchemaSource(shown, data, resolved.parent, shipped=False, name=resolved.name)
 
 
 def parse_schema_document(source: SchemaSource) -> etree._ElementTree:
@@ -99,7 +102,7 @@ def parse_schema_document(source: SchemaSource) -> etree._ElementTree:
         raise SchemaLoadError(f"{source.label}: {detail}")
     if source.base_dir is not None:
         # Relative xs:include / sch:include resolve against the schema's own directory.
-        tree.docinfo.URL = (source.base_dir / "schema.xml").as_uri()
+        tree.docinfo.URL = (source.base_dir / source.name).as_uri()
     return tree
 
 

@@ -64,7 +64,7 @@ def line_of(xml: Path, needle: str, after: str) -> int:
 def test_unchanged_data_passes(repo):
     code, doc = check(repo)
     assert code == 0, errors(doc)
-    assert doc["valid"] is True
+    assert doc["valid"] is True and doc["xml_valid"] is True
     statuses = {s["directory"]: s["status"] for s in doc["image_sets"]}
     assert set(statuses.values()) == {"checked"} and len(statuses) == 5
 
@@ -73,6 +73,7 @@ def test_removed_movie_fails_naming_the_image_set(repo):
     os.remove(repo / "data" / "movies" / "FoilHole_102_fractions.tiff")
     code, doc = check(repo)
     assert code == 1
+    assert doc["valid"] is False and doc["xml_valid"] is True
     [f] = errors(doc)
     assert (f["rule"], f["image_set"], f["field"], f["expected"], f["actual"]) == (
         "C102", MOVIES, "numImagesOrTiltSeries", "3", "2")

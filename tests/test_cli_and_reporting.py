@@ -89,3 +89,30 @@ def test_github_annotations_escape_properties():
     lines = out.getvalue().splitlines()
     assert lines[0] == "::warning file=a.xml,line=3,title=S200::odd%0Avalue"
     assert lines[1].startswith("::error file=a.xml,line=7,title=S101::bad ORCID, checksum")
+
+
+def test_inspect_missing_path_is_a_usage_error(run_cli, tmp_path):
+    code, _, err = run_cli("inspect", tmp_path / "nope.mrc")
+    assert code == 2 and "nope.mrc" in err
+
+
+def test_scan_flags_are_checked_before_any_work(run_cli, tmp_path):
+    out = tmp_path / "entry.xml"
+    code, _, err = run_cli("scan", tmp_path, "-o", out, "--deposition-date", "2024-13-45")
+    assert code == 2 and "--deposition-date" in err
+    code, _, err = run_cli("scan", tmp_path, "-o", out, "--accession-code", "EMPIAR-1")
+    assert code == 2 and "--accession-code" in err
+    assert not out.exists()
+
+
+def test_unparsable_metadata_writes_nothing(run_cli, tmp_path):
+    meta = tmp_path / "meta.json"
+    meta.write_text('{"title": "x",\n  bad\n}')
+    out = tmp_path / "entry.xml"
+    out.write_text("a good XML from an earlier run")
+    code, stdout, _ = run_cli("scan", tmp_path, "--metadata", meta, "-o", out)
+    assert code == 1 and "M101" in stdout and f"{meta}:2:" in stdout
+    assert out.read_text() == "a good XML from an earlier run"
+    code, stdout, _ = run_cli("package", tmp_path, "--metadata", meta, "-o", tmp_path / "b",
+                              "--allow-inside")
+    assert code == 1 and "M101" in stdout and not (tmp_path / "b").exists()

@@ -351,3 +351,27 @@ def test_only_empiar_still_validates_an_old_namespace_less_entry(tmp_path, run_c
     assert code == 1
     assert doc["skipped"] == []
     assert [f["rule"] for f in doc["findings"]] == ["X101"]
+
+
+def test_a_schema_that_is_not_schematron_is_a_usage_error(tmp_path, run_cli):
+    """An XSD (or any other XML) given as --sch must not silently switch the Schematron off."""
+    from empiar_validate.schema_files import shipped_schema
+
+    xsd = tmp_path / "empiar.xsd"
+    xsd.write_bytes(shipped_schema("empiar.xsd").read_bytes())
+    bad = ROOT / "fixtures" / "xml" / "invalid" / "S101-orcid-checksum.xml"
+    code, _, err = run_cli("validate", bad, "--sch", xsd)
+    assert code == 2 and "not an ISO Schematron schema" in err
+    empty = tmp_path / "empty.sch"
+    empty.write_text('<schema xmlns="http://purl.oclc.org/dsdl/schematron"><pattern/></schema>')
+    code, _, err = run_cli("validate", bad, "--sch", empty)
+    assert code == 2 and "has no rule" in err
+
+
+def test_a_bad_xsd_is_named_by_its_own_file_name(tmp_path, run_cli):
+    other = tmp_path / "notschema.xml"
+    other.write_text("<x/>")
+    code, _, err = run_cli("validate", ROOT / "fixtures" / "xml" / "valid" / "real-header-like.xml",
+                           "--xsd", other)
+    assert code == 2 and "notschema.xml" in err and "schema.xml'" not in err.replace(
+        "notschema.xml'", "")

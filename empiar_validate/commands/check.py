@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     shown = display_path(xml_path)
     tree, findings = parse_xml_bytes(data, shown)
     report = Report("check", list(findings), checked=[shown])
-    report.data = {"dataset": display_path(root), "xml": shown, "valid": False, "image_sets": []}
+    report.data = {"dataset": display_path(root), "xml": shown, "valid": False,
+                   "xml_valid": False, "image_sets": []}
     if tree is None:
         return emit(report, args.format)
     try:
@@ -66,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show)
     report.findings += drift.findings
     report.checked = [str(s["name"]) for s in drift.image_sets] or [shown]
-    report.data["valid"] = not has_errors(validation)
+    # "valid" means what it means for validate: no error-severity finding at all.
+    report.data["xml_valid"] = not has_errors(validation)
+    report.data["valid"] = not report.has_errors
     report.data["image_sets"] = drift.image_sets
     if not args.quiet:
         report.summary = [

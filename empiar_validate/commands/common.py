@@ -39,10 +39,13 @@ def add_jobs_argument(
 def check_dataset_arguments(args: argparse.Namespace) -> None:
     """Usage checks shared by scan, check and package (raise UsageError: exit 2).
 
-    DIR must be a directory, ``--jobs`` positive, and ``--metadata`` (where the command has it)
-    an existing regular file.
+    DIR must be a directory, ``--jobs`` positive, and (where the command has them)
+    ``--metadata`` an existing regular file, ``--accession-code`` EMPIAR-NNNNN and
+    ``--deposition-date`` a real date: a bad flag is the caller's mistake, not the metadata's.
     """
+    import datetime
     import os
+    import re
 
     from empiar_validate.cli import UsageError
     from empiar_validate.paths import display_path
@@ -51,7 +54,43 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"{display_path(args.directory)} is not a directory")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    code = getattr(args, "accession_code", None)
+    if code is not None and not re.fullmatch(r"EMPIAR-\d{5}", code):
+        raise UsageError(f"--accession-code {code!r} is not of the form EMPIAR-NNNNN")
+    when = getattr(args, "deposition_date", None)
+    if when is not None:
+        try:
+            datetime.date.fromisoformat(when)
+        except ValueError:
+            raise UsageError(f"--deposition-date {when!r} is not a date YYYY-MM-DD") from None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
+            raise UsageError(f"--deposition-date {when!r} is not a date YYYY-MM-DD")
     metadata = getattr(args, "metadata", None)
     if metadata is not None and not os.path.isfile(metadata):
         what = "is not a regular file" if os.path.exists(metadata) else "does not exist"
         raise UsageError(f"metadata file {display_path(metadata)} {what}")
+
+
+def unparsable_metadata_report(command: str, args: argparse.Namespace) -> Report | None:
+    """A report of M101 when ``--metadata`` cannot be parsed, else ``None``.
+
+    scan and package then write nothing: an output without the depositor's metadata must not
+    replace a good one. Parsing the small file twice (here and in the scan) costs nothing.
+    """
+    if getattr(args, "metadata", None) is None:
+        return None
+    from empiar_validate.paths import display_path
+    from empiar_validate.scan.metadata import M_SYNTAX, load_metadata
+
+    shown = display_path(args.metadata)
+    try:
+        _, found = load_metadata(args.metadata, shown)
+    except OSError:
+        return None  # the command reports an unreadable file as a usage error
+    syntax = [f for f in found if f.rule == M_SYNTAX.id]
+    if not syntax:
+        return None
+    report = Report(command, syntax, checked=[shown])
+    report.data = {"dataset": display_path(args.directory), "valid": False}
+    report.summary = ["nothing written: the metadata file cannot be parsed"]
+    return report

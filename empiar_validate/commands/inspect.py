@@ -37,6 +37,14 @@ def describe(rec: FileRecord) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Inspect and report; exit 1 when any file has an error-severity problem."""
+    import os
+
+    from empiar_validate.cli import UsageError
+    from empiar_validate.paths import display_path
+
+    missing = [p for p in args.paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError("no such file or directory: " + ", ".join(map(display_path, missing)))
     records = read_all(walk_all(args.paths), jobs=args.jobs, quiet=args.quiet)
     shown = [r for r in records if args.all or r.format is not None or r.problems]
     failed = any(not r.ok for r in records)

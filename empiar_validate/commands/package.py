@@ -13,6 +13,7 @@ from empiar_validate.commands.common import (
     add_report_arguments,
     check_dataset_arguments,
     emit,
+    unparsable_metadata_report,
 )
 from empiar_validate.reporting import Report
 
@@ -55,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
             f"{display_path(out)} is inside the dataset {display_path(root)}; the bundle is "
             "never written beside the data unless you pass --allow-inside"
         )
+    unparsable = unparsable_metadata_report("package", args)
+    if unparsable is not None:
+        return emit(unparsable, args.format)
     try:
         bundle = build_bundle(root, out, metadata_path=args.metadata, jobs=args.jobs,
                               quiet=args.quiet, use_cache=not args.no_cache,

@@ -13,6 +13,7 @@ from empiar_validate.commands.common import (
     add_report_arguments,
     check_dataset_arguments,
     emit,
+    unparsable_metadata_report,
 )
 from empiar_validate.model import ImageSet
 from empiar_validate.reporting import Report
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     parent = os.path.dirname(out) or "."
     if not os.path.isdir(parent):
         raise UsageError(f"directory {display_path(parent)} for the output does not exist")
+    unparsable = unparsable_metadata_report("scan", args)
+    if unparsable is not None:
+        return emit(unparsable, args.format)
     try:
         result = scan_dataset(root, args.metadata, jobs=args.jobs, quiet=args.quiet,
                               accession_code=args.accession_code,

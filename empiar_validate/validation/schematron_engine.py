@@ -313,6 +313,9 @@ class _Elementpath(_Backend):
         return (parent.value if parent is not None else self.document.getroot().value), None
 
 
+SCH_NS = "http://purl.oclc.org/dsdl/schematron"
+
+
 def compile_with_pyschematron(
     tree: etree._ElementTree, label: str, base_dir: Path | None
 ) -> CompiledSchematron:
@@ -335,8 +338,16 @@ def compile_with_pyschematron(
         DefaultQueryProcessorFactory,
     )
 
+    root = tree.getroot()
+    if root.tag != f"{{{SCH_NS}}}schema":
+        raise SchemaLoadError(
+            f"{label}: not an ISO Schematron schema (root element is {root.tag}, expected "
+            f"schema in namespace {SCH_NS})"
+        )
+    if next(root.iter(f"{{{SCH_NS}}}rule"), None) is None:
+        raise SchemaLoadError(f"{label}: the Schematron schema has no rule; nothing to check")
     try:
-        schema = SchemaParser().parse(tree.getroot(), ParsingContext(base_path=base_dir))
+        schema = SchemaParser().parse(root, ParsingContext(base_path=base_dir))
         schema = ResolveExtendsVisitor(schema).apply(schema)
         schema = ResolveAbstractPatternsVisitor(schema).apply(schema)
         schema = PhaseSelectionVisitor(schema, None).apply(schema)
