@@ -109,6 +109,7 @@ def scan_dataset(
         load_metadata,
     )
     from empiar_validate.scan.values import dataset_size
+    from empiar_validate.scan.vocabcheck import outside_vocabulary
 
     show = shower(root)
     findings: list[Finding] = []
@@ -131,6 +132,7 @@ def scan_dataset(
     image_sets, found, renamed = apply_metadata(meta, entries, grouping.image_sets, show)
     findings.extend(found)
     findings = relabel(findings + grouping.findings, renamed)
+    findings.extend(outside_vocabulary(image_sets, show))
     for s in image_sets:
         if s.rel_dir not in entries:
             findings.extend(missing_values(s, show))

@@ -166,8 +166,8 @@ def group_records(
     buckets: dict[str, Bucket] = {}
     for rec in records:
         is_image = rec.format is not None
-        if not is_image and not has_image_extension(rec.path):
-            continue
+        if not is_image and not (has_image_extension(rec.path) and is_not_present(rec)):
+            continue  # a corrupt or unreadable image file is never counted: its error says why
         home = deepest(rec.path, anchor_set)
         if home is None:
             home = rec.path.rpartition("/")[0]

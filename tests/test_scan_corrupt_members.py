@@ -1,0 +1,45 @@
+"""A corrupt file with an image extension is reported, never counted as a member."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_corrupt_file_is_not_counted(tmp_path):
+    import mrcfile
+
+    from empiar_validate.scan import scan_dataset
+
+    mics = tmp_path / "micrographs"
+    mics.mkdir()
+    for i in range(3):
+        with mrcfile.new(mics / f"m{i}.mrc") as mrc:
+            mrc.set_data(np.zeros((16, 12), dtype=np.float32))
+            mrc.voxel_size = 1.1
+    (mics / "garbage.mrc").write_bytes(b"\x01" * 3000)
+    result = scan_dataset(str(tmp_path), quiet=True)
+    [image_set] = result.image_sets
+    assert image_set.num_images_or_tilt_series == 3
+    assert (image_set.image_width, image_set.image_height) == (12, 16)
+    garbage = [f for f in result.findings if f.file and f.file.endswith("garbage.mrc")]
+    assert [f.rule for f in garbage] == ["F007"]
+    assert not any(f.rule == "G105" for f in result.findings)
+
+
+def test_values_empiar_does_not_list_get_a_clear_finding(tmp_path):
+    import h5py
+    import mrcfile
+
+    from empiar_validate.scan import scan_dataset
+
+    (tmp_path / "half").mkdir()
+    with mrcfile.new(tmp_path / "half" / "a.mrc") as mrc:
+        mrc.set_data(np.zeros((8, 8), dtype=np.float16))
+        mrc.voxel_size = 1.0
+    (tmp_path / "h5").mkdir()
+    with h5py.File(tmp_path / "h5" / "stack.h5", "w") as fh:
+        fh.create_dataset("data", data=np.zeros((4, 8, 8), dtype=np.float32))
+    result = scan_dataset(str(tmp_path), quiet=True)
+    outside = sorted((f.field_name, f.actual) for f in result.findings if f.rule == "G115")
+    assert outside == [("dataFormat", "HDF5"), ("headerFormat", "HDF5"),
+                       ("voxelType", "16 BIT FLOAT")]
