@@ -2,8 +2,9 @@
 
     python benchmarks/bench_readers.py [--files 200] [--repeat 5]
 
-For every format it writes ``--files`` sample files into a temporary directory (MRC movies are
-100 GB sparse files, so the "headers only" claim is tested on the sizes that matter), then times,
+For every format (MRC, MRCS, TIFF, DM4, BigDataViewer HDF5, IMAGIC, SPIDER) it writes
+``--files`` sample files into a temporary directory (MRC movies are 100 GB and SPIDER volumes
+64 MB sparse files, so the "headers only" claim is tested on the sizes that matter), then times,
 alternating, (a) ``open + read(1024) + close`` on each file — the floor any header reader pays —
 and (b) ``empiar_validate.formats.read_header`` on each file. It prints the median per-file cost
 of both and their ratio. Page cache is warm for both (each is run once before timing), so the
@@ -77,13 +78,33 @@ def _bdv(path: Path) -> None:
                        resolution=[1.0, 0.5, 0.5], unit="micrometer")
 
 
+def _imagic(path: Path) -> None:
+    """An IMAGIC pair: 1000 header records in ``.hed`` and 64 x 64 float32 images in ``.img``."""
+    from test_format_imagic import write_pair
+
+    write_pair(path.parent, path.stem, images=1000, width=64, height=64)
+
+
+def _spider(path: Path) -> None:
+    """A 256³ SPIDER volume (64 MB), made sparse: header written, size set by truncate."""
+    from test_format_spider import spider_header
+
+    header = spider_header(256, 256, 256)
+    with open(path, "wb") as fh:
+        fh.write(header)
+        fh.truncate(len(header) + 256**3 * 4)
+
+
 GENERATORS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "MRC (100 GB sparse movie)": (".mrc", _mrc_movie),
     "MRCS (particle stack)": (".mrcs", _mrcs),
     "TIFF (40-page movie)": (".tiff", _tiff_movie),
     "DM4": (".dm4", _dm4),
     "BigDataViewer HDF5": (".h5", _bdv),
+    "IMAGIC (1000-image .hed + .img)": (".hed", _imagic),
+    "SPIDER (256³ sparse volume)": (".spi", _spider),
 }
+PER_FILE = {".h5", ".hed", ".mrc"}  # made one by one (companion files, or cheap sparse files)
 
 
 def _read_1k(paths: list[str]) -> None:
@@ -126,10 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             paths = []
             for i in range(args.files):
                 target = tmp / f"{label[:3].strip()}_{i:05d}{ext}"
-                if ext == ".h5":
-                    make(target)  # BDV needs its own companion XML per file
+                if ext in PER_FILE:
+                    make(target)
                 else:
-                    shutil.copyfile(first, target) if ext != ".mrc" else make(target)
+                    shutil.copyfile(first, target)
                 paths.append(str(target))
             _read_1k(paths)
             _read_headers(paths)  # warm both (page cache, imports)
@@ -139,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours.append(_time(_read_headers, paths))
             b, o = statistics.median(base), statistics.median(ours)
             rows.append((label, b, o))
-            for p in paths:
+            for p in tmp.iterdir():
                 os.unlink(p)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

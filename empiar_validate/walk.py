@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats import F_LINK_LOOP, F_UNREADABLE
 from empiar_validate.paths import display_path
 
 MAX_DEPTH = 64  # deeper trees are almost certainly loops through bind mounts
+_NAME = attrgetter("name")
 
 W_TOO_DEEP = rule(
     "F011", Severity.ERROR, "directory tree deeper than the walk limit",
@@ -33,12 +35,14 @@ W_NOT_FOUND = rule(
 
 @dataclass(slots=True)
 class WalkEntry:
-    """One file found by the walk: its path, its path relative to the walk root, and any problem
-    the walk itself found (for directories it could not enter)."""
+    """One file found by the walk: its path, its path relative to the walk root, any problem the
+    walk itself found (for directories it could not enter), and whether the directory listing
+    showed a regular file (not a link: then the header reader can skip a ``stat``)."""
 
     path: str
     rel: str
     problems: list[Finding] = field(default_factory=list)
+    regular: bool = False
 
     @property
     def display(self) -> str:
@@ -111,10 +115,14 @@ def _walk_dir(
         return
     try:
         with os.scandir(path) as it:
-            entries = sorted(it, key=lambda e: os.fsencode(e.name))
+            entries = list(it)
     except OSError as exc:
         yield _problem(path, rel, F_UNREADABLE, f"cannot list directory: {exc.strerror}")
         return
+    if "".join([e.name for e in entries]).isascii():
+        entries.sort(key=_NAME)  # ASCII: code point order is byte order, compared in C
+    else:
+        entries.sort(key=lambda e: os.fsencode(e.name))
     for entry in entries:
         if not include_hidden and entry.name.startswith("."):
             continue
@@ -124,7 +132,11 @@ def _walk_dir(
         except OSError:
             is_dir = False  # broken or looping link: reported when the file is read
         if not is_dir:
-            yield WalkEntry(entry.path, child_rel)
+            try:
+                regular = entry.is_file(follow_symlinks=False)  # d_type: no system call
+            except OSError:
+                regular = False
+            yield WalkEntry(entry.path, child_rel, [], regular)
         elif entry.is_symlink():
             pending.append((entry.path, child_rel, depth))
         else:

@@ -12,12 +12,15 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.paths import display_path
 from empiar_validate.records import FileRecord
 
 HEAD_SIZE = 4096  # bytes sniffed from the start of every file (the cost baseline is 1 KiB)
+# O_NONBLOCK: if the file was swapped for a FIFO since stat(), open must not block.
+OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 F_SPECIAL = rule(
     "F001", Severity.ERROR, "not a regular file (FIFO, socket or device)",
@@ -67,13 +70,19 @@ EXTENSIONS: dict[str, str] = {
     ".hed": "imagic", ".img": "imagic",
     ".spi": "spider", ".spider": "spider",
 }
-COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2"}
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2"}  # split_extension spells them out
 
 # format key -> module under empiar_validate.formats
 READERS = {
     "mrc": "mrc", "tiff": "tiff", "dm": "dm", "hdf5": "hdf5", "imagic": "imagic",
     "spider": "spider",
 }
+
+
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+DM_MAGIC = (b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")
+_modules: dict[str, ModuleType] = {}  # format key -> imported reader module
 
 
 @dataclass(slots=True)
@@ -107,22 +116,25 @@ def split_extension(name: str) -> tuple[str, str | None]:
     """``('.mrc', 'gzip')`` for ``x.mrc.gz``; lower-case extension and compression suffix."""
     lower = name.lower()
     comp = None
-    for suffix, kind in COMPRESSION_SUFFIXES.items():
-        if lower.endswith(suffix):
-            comp = kind
-            lower = lower[: -len(suffix)]
-            break
+    if lower.endswith(".gz"):
+        comp, lower = "gzip", lower[:-3]
+    elif lower.endswith(".bz2"):
+        comp, lower = "bzip2", lower[:-4]
+    dot = lower.rfind(".")
+    if dot > 0 and lower[0] != ".":  # the common case, without os.path.splitext's generality
+        return lower[dot:], comp
     return os.path.splitext(lower)[1], comp
 
 
 def sniff(head: bytes, ext: str) -> str | None:
     """The format key the magic bytes say, or the extension's for formats without magic."""
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+    if head[:4] in TIFF_MAGIC:
         return "tiff"
     # HDF5 puts its signature at 0 or, after a user block, at 512, 1024, 2048...
-    if any(head[o : o + 8] == b"\x89HDF\r\n\x1a\n" for o in (0, 512, 1024, 2048)):
+    if (head[:8] == HDF5_MAGIC or head[512:520] == HDF5_MAGIC or head[1024:1032] == HDF5_MAGIC
+            or head[2048:2056] == HDF5_MAGIC):
         return "hdf5"
-    if len(head) >= 4 and head[:4] in (b"\x00\x00\x00\x03", b"\x00\x00\x00\x04"):
+    if head[:4] in DM_MAGIC:
         return "dm"
     if head[208:211] == b"MAP":
         return "mrc"
@@ -144,38 +156,22 @@ def _decompressed_head(path: str, compression: str) -> bytes:
         return fh.read(HEAD_SIZE)
 
 
-def read_header(path: str | os.PathLike[str], display: str | None = None) -> FileRecord:
-    """Read the header of one file into a :class:`FileRecord`. Never raises for a bad file."""
+def read_header(
+    path: str | os.PathLike[str], display: str | None = None, *, regular: bool = False,
+) -> FileRecord:
+    """Read the header of one file into a :class:`FileRecord`. Never raises for a bad file.
+
+    ``regular=True`` says the directory listing already showed a regular file (``d_type``, no
+    system call): the file is then opened first and ``fstat``-ed, which saves a path lookup.
+    """
     path = os.fspath(path)
     shown = display if display is not None else display_path(path)
     record = FileRecord(path=shown)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        record.problems.append(_missing_target(path, shown))
+    got = _stat_and_read(path, shown, record, regular)
+    if got is None:
         return record
-    except OSError as exc:
-        code = F_LINK_LOOP if exc.errno == 40 else F_UNREADABLE
-        record.problems.append(Finding.of(code, f"{exc.strerror}", file=shown))
-        return record
-    if not stat.S_ISREG(st.st_mode):
-        record.problems.append(
-            Finding.of(F_SPECIAL, "not a regular file; not opened", file=shown)
-        )
-        return record
-    record.size = st.st_size
-    if st.st_size == 0:
-        record.problems.append(Finding.of(F_EMPTY, "file is empty", file=shown))
-        return record
-    ext, compression = split_extension(os.path.basename(path))
-    try:
-        # O_NONBLOCK: if the file was swapped for a FIFO since stat(), open must not block.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "rb") as fh:
-            head = fh.read(HEAD_SIZE)
-    except OSError as exc:
-        record.problems.append(Finding.of(F_UNREADABLE, f"{exc.strerror}", file=shown))
-        return record
+    head, size = got
+    ext, compression = split_extension(path.rpartition(os.sep)[2])  # os.path.basename
     magic_comp = "gzip" if head[:2] == b"\x1f\x8b" else "bzip2" if head[:3] == b"BZh" else None
     if magic_comp:
         compression = magic_comp
@@ -206,8 +202,8 @@ def read_header(path: str | os.PathLike[str], display: str | None = None) -> Fil
             f"extension {ext} says {expected.upper()} but the content is {key.upper()}",
             file=shown,
         ))
-    source = Source(path, head, st.st_size, compression, ext)
-    module = importlib.import_module(f"empiar_validate.formats.{READERS[key]}")
+    source = Source(path, head, size, compression, ext)
+    module = _modules.get(key) or _reader(key)
     try:
         module.read(source, record)
     except Exception as exc:  # last safety net: a bad file is a finding
@@ -215,6 +211,67 @@ def read_header(path: str | os.PathLike[str], display: str | None = None) -> Fil
             F_READER_FAILED, f"{type(exc).__name__}: {exc}", file=shown
         ))
     return record
+
+
+def _stat_and_read(
+    path: str, shown: str, record: FileRecord, regular: bool,
+) -> tuple[bytes, int] | None:
+    """``(first bytes, file size)``, or ``None`` with the finding in ``record`` for anything that
+    is not a readable, non-empty regular file. Special files are never opened: unless the walk
+    saw a regular file, ``stat`` comes first; and a file swapped for a FIFO since then cannot
+    block ``open`` (``O_NONBLOCK``), and is closed unread once ``fstat`` shows what it is."""
+    fd = -1
+    try:
+        if regular:
+            try:
+                fd = os.open(path, OPEN_FLAGS)
+            except OSError:
+                fd = -1  # changed since the walk: stat() below says what it is now
+        try:
+            st = os.fstat(fd) if fd >= 0 else os.stat(path)
+        except FileNotFoundError:
+            record.problems.append(_missing_target(path, shown))
+            return None
+        except OSError as exc:
+            code = F_LINK_LOOP if exc.errno == 40 else F_UNREADABLE
+            record.problems.append(Finding.of(code, f"{exc.strerror}", file=shown))
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            record.problems.append(
+                Finding.of(F_SPECIAL, "not a regular file; not opened", file=shown)
+            )
+            return None
+        size = record.size = st.st_size
+        if size == 0:
+            record.problems.append(Finding.of(F_EMPTY, "file is empty", file=shown))
+            return None
+        try:
+            if fd < 0:
+                fd = os.open(path, OPEN_FLAGS)
+            return _read_fd(fd, size), size
+        except OSError as exc:
+            record.problems.append(Finding.of(F_UNREADABLE, f"{exc.strerror}", file=shown))
+            return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    """The first :data:`HEAD_SIZE` bytes (fewer for a smaller file), with plain system calls:
+    a Python file object costs more than the read itself."""
+    head = os.read(fd, HEAD_SIZE)
+    # A short read (network file systems, a file growing or shrinking): read on until the head
+    # is complete or the file ends. Each round adds a byte or stops, so this is bounded.
+    while len(head) < min(size, HEAD_SIZE) and (more := os.read(fd, HEAD_SIZE - len(head))):
+        head += more
+    return head
+
+
+def _reader(key: str) -> ModuleType:
+    """Import the reader module for a format key once; later calls hit :data:`_modules`."""
+    module = _modules[key] = importlib.import_module(f"empiar_validate.formats.{READERS[key]}")
+    return module
 
 
 def _missing_target(path: str, shown: str) -> Finding:

@@ -1,9 +1,11 @@
 """MRC / MRCS / CCP4 header reader: the 1024-byte header and the first extended-header record.
 
-The header is parsed with mrcfile's own layout (``mrcfile.dtypes.HEADER_DTYPE``) through
-``numpy.frombuffer`` on the bytes the dispatcher already read, never through an ``MrcFile``
-object: opening one per file costs far more than the 1 KiB we need, and it would read or map
-the data block. A 100 GB movie therefore costs one 4 KiB read and a ``stat()``.
+The header fields are unpacked with one precompiled ``struct`` at mrcfile's offsets (a test
+checks them against ``mrcfile.dtypes.HEADER_DTYPE``) from the bytes the dispatcher already read,
+never through an ``MrcFile`` object: opening one per file costs far more than the 1 KiB we need,
+and it would read or map the data block. A 100 GB movie therefore costs one 4 KiB read and an
+``fstat()``; numpy and mrcfile are imported only for FEI extended headers. This is the scan's hot
+path (``docs/performance.md``, readers): keep per-file work to plain Python and ``struct``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from __future__ import annotations
 import functools
 import math
 import struct
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats import F_UNRECOGNISED
-from empiar_validate.formats.voxel import voxel_type, voxel_type_of_dtype
+from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
 if TYPE_CHECKING:
@@ -92,11 +93,14 @@ M_GZIP_SIZE = rule(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MrcHeader:
-    """The header fields a depositor's record needs, as Python values in one byte order."""
+class MrcHeader(NamedTuple):
+    """The header fields a depositor's record needs, as Python values in one byte order.
 
-    order: str  # "<" or ">"
+    A named tuple built straight from one ``struct.unpack_from`` (see :data:`_LAYOUT`): this is
+    parsed once per file on the scan's hot path, where a dataclass or a numpy record view costs
+    several times the 1 KiB read itself.
+    """
+
     nx: int
     ny: int
     nz: int
@@ -104,27 +108,35 @@ class MrcHeader:
     mx: int
     my: int
     mz: int
-    cella: tuple[float, float, float]  # Å, float32 values
+    cell_x: float  # Å, float32 values
+    cell_y: float
+    cell_z: float
     ispg: int
     nsymbt: int
-    exttyp: bytes
+    exttyp: bytes  # raw 4 bytes
     nversion: int
-    map_id: bytes
-    machst: bytes
     imod_stamp: int
     imod_flags: int
+    map_id: bytes  # raw 4 bytes at 208
+    machst: bytes
+    order: str  # "<" or ">"
+
+    @property
+    def cella(self) -> tuple[float, float, float]:
+        """Cell lengths in Å (float32 values), as mrcfile's ``header.cella``."""
+        return self.cell_x, self.cell_y, self.cell_z
 
     def dims_ok(self) -> bool:
         """True when every dimension is between 1 and :data:`MAX_DIM`."""
-        return all(0 < d <= MAX_DIM for d in (self.nx, self.ny, self.nz))
+        return 0 < self.nx <= MAX_DIM and 0 < self.ny <= MAX_DIM and 0 < self.nz <= MAX_DIM
 
     def plausible(self) -> bool:
         """True when dimensions and mode make sense; decides the byte order of a bad stamp."""
-        return self.dims_ok() and mode_info(self.mode) is not None
+        return self.mode in MODE_INFO and self.dims_ok()
 
     def data_bytes(self) -> int | None:
         """Bytes of the data block the header describes, or ``None`` for an unknown mode."""
-        info = mode_info(self.mode)
+        info = MODE_INFO.get(self.mode)
         if info is None:
             return None
         if info[1] == 4:  # mode 101: two voxels per byte, each row padded to a whole byte
@@ -132,49 +144,34 @@ class MrcHeader:
         return self.nx * self.ny * self.nz * info[1] // 8
 
 
+# The MRC2014 header fields MrcHeader holds, at mrcfile's offsets (``mrcfile.dtypes.HEADER_DTYPE``;
+# a test checks every field against it): nx ny nz mode @0, mx my mz @28, cella @40, ispg nsymbt
+# @88, exttyp @104, nversion @108, IMOD stamp and flags @152, map @208, machst @212.
+_LAYOUT = "4i12x3i3f36x2i8x4si40x2i48x4s4s"
+_STRUCTS = {order: struct.Struct(order + _LAYOUT) for order in ("<", ">")}
+_new_tuple = tuple.__new__  # NamedTuple._make without its length check: the layout fixes it
+
+
 def parse_header(head: bytes, order: str) -> MrcHeader:
     """Parse the first 1024 bytes of ``head`` in byte order ``order`` (``<`` or ``>``)."""
-    import numpy as np
-
-    dtype = _header_dtype(order)
-    # .item() turns the record into Python values in one call: far cheaper than field by field
-    h = dict(zip(dtype.names, np.frombuffer(head[:HEADER_BYTES], dtype=dtype)[0].item(),
-                 strict=True))
-    imod_stamp, imod_flags = struct.unpack(f"{order}ii", head[152:160])
-    return MrcHeader(
-        order=order,
-        nx=h["nx"], ny=h["ny"], nz=h["nz"], mode=h["mode"], mx=h["mx"], my=h["my"], mz=h["mz"],
-        cella=tuple(h["cella"]), ispg=h["ispg"], nsymbt=h["nsymbt"], exttyp=h["exttyp"],
-        nversion=h["nversion"], map_id=h["map"], machst=head[212:216],
-        imod_stamp=imod_stamp, imod_flags=imod_flags,
-    )
+    return _new_tuple(MrcHeader, (*_STRUCTS[order].unpack_from(head), order))  # no field check
 
 
-@functools.cache
-def _header_dtype(order: str):  # type: ignore[no-untyped-def]
-    """mrcfile's header layout in one byte order (built once per order)."""
-    from mrcfile.dtypes import HEADER_DTYPE
+# MRC mode -> (EMPIAR voxel type, bits per voxel). mrcfile's modes (a test checks them against
+# ``mrcfile.utils.dtype_from_mode``) plus 3 (pairs of int16) and IMOD's packed 4-bit 101, which
+# have no numpy dtype.
+MODE_INFO: dict[int, tuple[str, int]] = {
+    mode: (voxel_type(kind, bits), bits)
+    for mode, (kind, bits) in {
+        0: ("i", 8), 1: ("i", 16), 2: ("f", 32), 3: ("c", 32), 4: ("c", 64), 6: ("u", 16),
+        12: ("f", 16), 101: ("u", 4),
+    }.items()
+}
 
-    return HEADER_DTYPE.newbyteorder(order)
 
-
-@functools.cache
 def mode_info(mode: int) -> tuple[str, int] | None:
-    """``(EMPIAR voxel type, bits per voxel)`` for an MRC mode, or ``None`` if unknown.
-
-    Modes 3 and 101 have no numpy dtype, so mrcfile's table does not cover them.
-    """
-    if mode == 3:  # pairs of int16
-        return voxel_type("c", 32), 32
-    if mode == 101:  # IMOD's packed 4-bit
-        return voxel_type("u", 4), 4
-    from mrcfile.utils import dtype_from_mode
-
-    try:
-        dt = dtype_from_mode(mode)
-    except ValueError:
-        return None
-    return voxel_type_of_dtype(dt), dt.itemsize * 8
+    """``(EMPIAR voxel type, bits per voxel)`` for an MRC mode, or ``None`` if unknown."""
+    return MODE_INFO.get(mode)
 
 
 def stamp_order(machst: bytes) -> str | None:
@@ -196,7 +193,7 @@ def read(source: Source, record: FileRecord) -> None:
             M_SHORT, f"only {len(head)} bytes; an MRC header needs 1024", file=shown))
         return
     h, found = choose_header(head, None if source.compression else source.size)
-    if not h.plausible() and head[208:211] != b"MAP":
+    if head[208:211] != b"MAP" and not h.plausible():
         record.format = record.header_format = None  # no stamp, no sense: not an MRC file
         record.problems.append(Finding.of(
             F_UNRECOGNISED, f"extension {source.ext} says MRC but the content is neither an "
@@ -206,16 +203,17 @@ def read(source: Source, record: FileRecord) -> None:
         record.problems.append(Finding.of(r, message, file=shown))
     record.extra["byte_order"] = "little" if h.order == "<" else "big"
     record.extra["mrc_mode"] = h.mode
-    info = mode_info(h.mode)
+    info = MODE_INFO.get(h.mode)
     if info is None:
         record.problems.append(Finding.of(
             M_MODE, f"mode {h.mode} is not an MRC data type (0, 1, 2, 3, 4, 6, 12, 101)",
             file=shown))
-    if not h.dims_ok():
+    dims_ok = h.dims_ok()
+    if not dims_ok:
         record.problems.append(Finding.of(
             M_DIMS, f"nx, ny, nz = {h.nx}, {h.ny}, {h.nz}: each must be 1..{MAX_DIM}",
             file=shown))
-    if info is None or not h.dims_ok():
+    if info is None or not dims_ok:
         return
     record.width, record.height, record.depth = h.nx, h.ny, h.nz
     record.voxel_type = info[0]
@@ -229,7 +227,7 @@ def read(source: Source, record: FileRecord) -> None:
         record.extra["mrc_version"] = h.nversion
     _pixel_size(h, record)
     _layout(h, source.ext, record)
-    if record.layout == LAYOUT_VOLUME and (depth := _spacing(h.cella[2], h.mz)) is not None:
+    if record.layout == LAYOUT_VOLUME and (depth := _spacing(h.cell_z, h.mz)) is not None:
         record.extra["pixel_depth"] = depth  # section spacing; frames of a stack have none
     ext_ok = _extended_header(h, head, source, record)
     if ext_ok:
@@ -281,25 +279,50 @@ def _size_mismatch(h: MrcHeader, size: int | None) -> int:
     return 0 if HEADER_BYTES + max(h.nsymbt, 0) + data == size else 1
 
 
+_FLOAT32 = struct.Struct("f")
+
+
+def _round_f32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (as ``numpy.float32(value)``)."""
+    return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+
+
+def shortest_f32(value: float) -> float:
+    """A float32 as the shortest decimal that round-trips it, as ``float(str(numpy.float32(v)))``
+    gives (0.8537755, not 0.85377548...), without numpy.
+
+    The nearest decimal of each length is tried, and its two neighbours: next to a power of two
+    the float32's rounding interval is lopsided, so a neighbour may round-trip when the nearest
+    does not (numpy's Dragon4 then picks that neighbour too).
+    """
+    for digits in range(9):  # 9 significant digits always round-trip a float32
+        nearest = f"{value:.{digits}e}"
+        if _round_f32(float(nearest)) == value:
+            return float(nearest)
+        mantissa, exponent = nearest.split("e")
+        scaled, power = int(mantissa.replace(".", "")), int(exponent) - digits
+        for neighbour in (scaled - 1, scaled + 1):
+            if _round_f32(candidate := float(f"{neighbour}e{power}")) == value:
+                return candidate
+    return value
+
+
 @functools.lru_cache(maxsize=4096)
-def _f32(value: float) -> float:
-    """A float32 as the shortest decimal that round-trips it: 0.8537755, not 0.85377548..."""
-    import numpy as np
-
-    return float(str(np.float32(value)))  # type: ignore[arg-type]
-
-
 def _spacing(cell: float, samples: int) -> float | None:
+    """``cell / samples`` in float32 arithmetic, as mrcfile does, as its shortest decimal.
+
+    Cached: every movie of a session has the same cell and sampling.
+    """
     if samples <= 0 or not math.isfinite(cell) or cell <= 0:
         return None
-    import numpy as np
-
-    return _f32(np.float32(cell) / np.float32(samples))  # float32 arithmetic, as mrcfile does
+    # cell is a float32 already; the double quotient of two float32 values rounded to float32
+    # equals the float32 quotient (53 >= 2 x 24 + 2 bits, so double rounding is exact)
+    return shortest_f32(_round_f32(cell / _round_f32(samples)))
 
 
 def _pixel_size(h: MrcHeader, record: FileRecord) -> None:
-    record.pixel_width = _spacing(h.cella[0], h.mx)
-    record.pixel_height = _spacing(h.cella[1], h.my)
+    record.pixel_width = _spacing(h.cell_x, h.mx)
+    record.pixel_height = _spacing(h.cell_y, h.my)
     if record.pixel_width is None or record.pixel_height is None:
         cell = ", ".join(f"{c:g}" for c in h.cella[:2])
         record.problems.append(Finding.of(
@@ -348,9 +371,9 @@ def _extended_header(h: MrcHeader, head: bytes, source: Source, record: FileReco
             M_EXT_PAST_END, f"extended header of {h.nsymbt} bytes does not fit in a file of "
                             f"{source.size} bytes", file=record.path))
         return False
-    exttyp = h.exttyp.rstrip(b"\x00 ").decode("ascii", "replace")
     if h.nsymbt == 0:
         return True
+    exttyp = h.exttyp.rstrip(b"\x00 ").decode("ascii", "replace")
     record.extra["extended_header_bytes"] = h.nsymbt
     record.extra["extended_header_type"] = exttyp if exttyp.isprintable() and exttyp else None
     if exttyp in ("FEI1", "FEI2"):
@@ -435,6 +458,11 @@ def _size_check(h: MrcHeader, source: Source, record: FileRecord) -> None:
     if data is None:
         return
     expected = HEADER_BYTES + h.nsymbt + data
+    if source.compression is None:
+        record.extra["size_check"] = "file size"
+        if source.size != expected:
+            _size_problem(h, data, expected, source.size, record)
+        return
     parts = f"1024 header + {h.nsymbt} extended + {data} data"
     if source.compression == "gzip":
         isize = gzip_isize(source.path)
@@ -445,18 +473,20 @@ def _size_check(h: MrcHeader, source: Source, record: FileRecord) -> None:
             M_GZIP_SIZE, f"gzip trailer says {isize} bytes uncompressed (modulo 4 GiB) but the "
                          f"header needs {expected} ({parts})", file=record.path))
         return
-    if source.compression:
-        record.extra["size_check"] = f"skipped: {source.compression} stores no uncompressed size"
-        return
-    record.extra["size_check"] = "file size"
-    if source.size < expected:
+    record.extra["size_check"] = f"skipped: {source.compression} stores no uncompressed size"
+
+
+def _size_problem(h: MrcHeader, data: int, expected: int, size: int, record: FileRecord) -> None:
+    """F107/F108 for a file whose size is not the one its header implies."""
+    parts = f"1024 header + {h.nsymbt} extended + {data} data"
+    if size < expected:
         record.problems.append(Finding.of(
-            M_TRUNCATED, f"file is {source.size} bytes but the header needs {expected} "
+            M_TRUNCATED, f"file is {size} bytes but the header needs {expected} "
                          f"({parts})", file=record.path))
-    elif source.size > expected:
+    else:
         record.problems.append(Finding.of(
-            M_LARGER, f"file is {source.size} bytes but the header accounts for {expected} "
-                      f"({parts}); {source.size - expected} bytes extra", file=record.path))
+            M_LARGER, f"file is {size} bytes but the header accounts for {expected} "
+                      f"({parts}); {size - expected} bytes extra", file=record.path))
 
 
 def gzip_isize(path: str) -> int | None:
