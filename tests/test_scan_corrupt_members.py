@@ -43,3 +43,22 @@ def test_values_empiar_does_not_list_get_a_clear_finding(tmp_path):
     outside = sorted((f.field_name, f.actual) for f in result.findings if f.rule == "G115")
     assert outside == [("dataFormat", "HDF5"), ("headerFormat", "HDF5"),
                        ("voxelType", "16 BIT FLOAT")]
+
+
+def test_repeated_file_warnings_are_summarised_but_errors_are_not(tmp_path):
+    from empiar_validate.findings import Finding, Severity
+    from empiar_validate.records import FileRecord
+    from empiar_validate.scan import REPEAT_LIMIT, file_problems
+
+    records = [
+        FileRecord(f"p/s{i}.mrcs", problems=[
+            Finding("F106", Severity.WARNING, "no pixel size", file=f"ds/p/s{i}.mrcs"),
+            Finding("F107", Severity.ERROR, "truncated", file=f"ds/p/s{i}.mrcs"),
+        ])
+        for i in range(REPEAT_LIMIT + 7)
+    ]
+    out = file_problems(records)
+    assert sum(f.rule == "F107" for f in out) == REPEAT_LIMIT + 7
+    warnings = [f for f in out if f.rule == "F106"]
+    assert len(warnings) == REPEAT_LIMIT + 1
+    assert warnings[-1].file == "ds/p" and "and 7 more file(s)" in warnings[-1].message

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.cli import UsageError
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
-    from empiar_validate.scan import read_dataset, shower, validate_entry
+    from empiar_validate.scan import file_problems, read_dataset, shower, validate_entry
     from empiar_validate.scan.drift import compare
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
     from empiar_validate.xmlsafe import MAX_XML_BYTES, parse_xml_bytes
@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     records, found = read_dataset(root, jobs=args.jobs, quiet=args.quiet, show=show,
                                   exclude=[xml_path])
     report.findings += found
-    for rec in records:
-        report.findings += rec.problems
+    report.findings += file_problems(records)
     drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show)
     report.findings += drift.findings
     report.checked = [str(s["name"]) for s in drift.image_sets] or [shown]

@@ -15,7 +15,7 @@ import posixpath
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from empiar_validate.findings import Finding
+from empiar_validate.findings import Finding, Severity
 from empiar_validate.model import ScanResult
 from empiar_validate.paths import display_path
 from empiar_validate.records import FileRecord
@@ -150,12 +150,44 @@ def scan_dataset(
     total = sum(r.size or 0 for r in records)
     header.dataset_size, header.dataset_size_units = dataset_size(total)
 
-    for rec in records:
-        findings.extend(rec.problems)
+    findings.extend(file_problems(records))
     return ScanResult(
         root=root, image_sets=image_sets, records=records, findings=findings,
         uncovered=grouping.uncovered, metadata=raw_metadata, header=header,
     )
+
+
+REPEAT_LIMIT = 5  # per-file warnings of one rule in one directory shown before summarising
+
+
+def file_problems(records: Iterable[FileRecord]) -> list[Finding]:
+    """Every record's problems, with repeated warnings and infos summarised per directory.
+
+    Errors always stay one per file (each file needs fixing). A warning that thousands of
+    stacks share (a pixel size missing from every header, say) is shown for the first
+    :data:`REPEAT_LIMIT` files, then once more as a count, so the report stays readable.
+    """
+    out: list[Finding] = []
+    seen: dict[tuple[str, str], list[Finding]] = {}
+    for rec in records:
+        for f in rec.problems:
+            if f.severity is Severity.ERROR or f.file is None:
+                out.append(f)
+                continue
+            key = (f.rule, posixpath.dirname(f.file))
+            group = seen.setdefault(key, [])
+            group.append(f)
+            if len(group) <= REPEAT_LIMIT:
+                out.append(f)
+    for (rule_id, directory), group in sorted(seen.items()):
+        if len(group) > REPEAT_LIMIT:
+            first = group[0]
+            out.append(dataclasses.replace(
+                first, file=directory or first.file, line=None,
+                message=f"and {len(group) - REPEAT_LIMIT} more file(s) in this directory with "
+                        f"the same {rule_id} {first.severity}",
+            ))
+    return out
 
 
 def validate_entry(xml: bytes | Any, name: str) -> list[Finding]:
