@@ -531,3 +531,37 @@ def test_corrupt_gzip_stream(tmp_path: Path) -> None:
     rec = read_fast(p)
     assert not rec.ok
     assert "F009" not in rules(rec)
+
+
+def test_compression_name_table_matches_tifffile() -> None:
+    import tifffile
+
+    from empiar_validate.formats.tiff import _COMPRESSION_NAMES
+
+    for code, name in _COMPRESSION_NAMES.items():
+        assert tifffile.COMPRESSION(code).name == name, code
+
+
+def test_plain_tiff_and_dm_reads_import_neither_tifffile_nor_numpy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import numpy as np
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "m.tif", np.zeros((3, 8, 8), dtype=np.uint8),
+                     photometric="minisblack")
+    sys.path.insert(0, str(Path(__file__).parent))
+    import dmwriter
+
+    dmwriter.write_simple(tmp_path / "g.dm4", np.zeros((8, 8), dtype=np.uint16))
+    code = (
+        "import sys\n"
+        "from empiar_validate.formats import read_header\n"
+        f"for p in ({str(tmp_path / 'm.tif')!r}, {str(tmp_path / 'g.dm4')!r}):\n"
+        "    assert read_header(p).format is not None\n"
+        "print(sorted(m for m in ('tifffile', 'numpy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

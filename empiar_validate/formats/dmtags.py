@@ -19,6 +19,8 @@ MAX_TAGS = 200_000  # tag entries per file (real files: a few thousand)
 MAX_INFO = 64  # entries of one type description (a struct of 30 fields needs 63)
 MAX_TEXT = 4096  # longest string or small array decoded (units, names); longer ones are skipped
 SMALL_ARRAY = 256  # arrays of at most this many elements are decoded into tuples
+FIRST_CHUNK = 16 << 10  # bytes of the file read at once at first (the whole tree of small files)
+MAX_CHUNK = 1 << 20  # ... doubling per refill up to this (a tag tree is typically < 100 kB)
 
 # Tag element types: code -> (struct format, size)
 SIMPLE: dict[int, tuple[str, int]] = {
@@ -70,8 +72,13 @@ class Group:
                 return None
             if isinstance(key, int):
                 node = node.entries[key][1] if 0 <= key < len(node.entries) else None
+                continue
+            for name, value in node.entries:  # the first entry of that name (a loop, not a
+                if name == key:  # generator: this runs ~20 times per file)
+                    node = value
+                    break
             else:
-                node = next((v for n, v in node.entries if n == key), None)
+                return None
         return node
 
     def groups(self) -> list[Group]:
@@ -89,32 +96,75 @@ class DMTree:
 
 
 class _Reader:
-    """Reads with bounds; ``limited`` means ``size`` is a decompression budget, not the file's
-    real size (a compressed stream's size is unknown until it has been decompressed)."""
+    """Reads with bounds from an in-memory window of the file, refilled forward in chunks.
+
+    The tags are parsed from ``buf`` with ``struct.unpack_from`` (one Python call per value
+    instead of a ``tell`` and a ``read``). A refill reads at least ``chunk`` bytes, doubling from
+    :data:`FIRST_CHUNK` up to :data:`MAX_CHUNK`, and never past ``size``; an array that is
+    skipped (image data) is seeked over, never read. Reads only move forward, so a
+    decompressing stream never rewinds. ``limited`` means ``size`` is a decompression budget, not
+    the file's real size (a compressed stream's size is unknown until it has been decompressed).
+    """
 
     def __init__(self, fh: BinaryIO, size: int, limited: bool) -> None:
         self.fh = fh
         self.size = size
         self.limited = limited
         self.tags = 0
+        self.buf = b""
+        self.start = 0  # file offset of buf[0]
+        self.pos = 0  # file offset of the next byte to parse
+        self.fpos = fh.tell()  # where fh stands
+        self.chunk = FIRST_CHUNK
 
     def past_end(self, message: str) -> DMError:
         return DMError(message, "beyond_limit" if self.limited else "truncated")
 
-    def read(self, n: int) -> bytes:
-        at = self.fh.tell()
+    def take(self, n: int) -> int:
+        """Consume ``n`` bytes; their index in :attr:`buf` (valid until the next ``take``).
+
+        Call it before reading ``self.buf``: a refill replaces the buffer.
+        """
+        off = self.pos - self.start
+        if off + n > len(self.buf):
+            off = self._fill(n)
+        self.pos += n
+        return off
+
+    def _fill(self, n: int) -> int:
+        """Make ``buf`` hold ``n`` bytes from ``pos``, keeping the unread tail of the window."""
+        at = self.pos
         if at + n > self.size:
             raise self.past_end(f"file ends inside a tag at byte {at}")
-        data = self.fh.read(n)
-        if len(data) < n:
+        buf_end = self.start + len(self.buf)
+        if self.start <= at <= buf_end:
+            keep, read_from = self.buf[at - self.start:], buf_end
+        else:
+            keep, read_from = b"", at
+        if self.fpos != read_from:
+            self.fh.seek(read_from)
+            self.fpos = self.fh.tell()
+            if self.fpos != read_from:  # a decompressing stream ended before the seek target
+                at = self.fpos
+        want = min(max(n - len(keep), self.chunk), self.size - read_from)
+        self.chunk = min(self.chunk * 2, MAX_CHUNK)
+        data = self.fh.read(want)
+        self.fpos += len(data)
+        self.buf = keep + data if keep else data
+        self.start = self.pos
+        if len(self.buf) < n:
             raise DMError(f"file ends inside a tag at byte {at}", "truncated")
-        return data
+        return 0
+
+    def read(self, n: int) -> bytes:
+        off = self.take(n)
+        return self.buf[off:off + n]
 
     def skip(self, n: int) -> None:
-        end = self.fh.tell() + n
+        end = self.pos + n
         if end > self.size:
             raise self.past_end(f"a tag value of {n} bytes runs past the end of the file")
-        self.fh.seek(end)
+        self.pos = end
 
 
 def parse(fh: BinaryIO, size: int, *, limited: bool = False) -> DMTree:
@@ -122,8 +172,8 @@ def parse(fh: BinaryIO, size: int, *, limited: bool = False) -> DMTree:
 
     ``limited``: ``fh`` is a decompressing stream and ``size`` the most it may decompress.
     """
-    r = _Reader(fh, size, limited)
     fh.seek(0)
+    r = _Reader(fh, size, limited)
     head = r.read(4)
     version = struct.unpack(">i", head)[0]
     if version not in (3, 4):
@@ -139,76 +189,174 @@ def parse(fh: BinaryIO, size: int, *, limited: bool = False) -> DMTree:
     return DMTree(version, bool(order), root, root_length)
 
 
+_KIND_NAME = struct.Struct(">BH")
+_SIMPLE_LE = {code: struct.Struct("<" + fmt) for code, (fmt, _) in SIMPLE.items()}
+_SIMPLE_BE = {code: struct.Struct(">" + fmt) for code, (fmt, _) in SIMPLE.items()}
+
+
 class _Parser:
     def __init__(self, r: _Reader, version: int, order: str) -> None:
         self.r = r
         self.dm4 = version == 4
         self.long = ">q" if self.dm4 else ">i"
+        self.long_struct = struct.Struct(self.long)
+        self.long_pair = struct.Struct(self.long + self.long[1])
         self.long_size = 8 if self.dm4 else 4
         self.order = order
+        self.simple_structs = _SIMPLE_LE if order == "<" else _SIMPLE_BE
+        self.text_encoding = "utf-16-le" if order == "<" else "utf-16-be"
 
     def long_value(self) -> int:
-        return int(struct.unpack(self.long, self.r.read(self.long_size))[0])
+        r = self.r
+        off = r.take(self.long_size)  # before r.buf: a refill replaces the buffer
+        return int(self.long_struct.unpack_from(r.buf, off)[0])
+
+    def longs(self, k: int) -> list[int]:
+        """``k`` longs in one unpack when the window holds them; one by one otherwise, so a
+        truncated file is reported at the same byte as a value-by-value read would."""
+        r = self.r
+        n = k * self.long_size
+        off = r.pos - r.start
+        if off + n <= len(r.buf):
+            r.pos += n
+            return list(struct.unpack_from(f"{self.long[0]}{k}{self.long[1]}", r.buf, off))
+        return [self.long_value() for _ in range(k)]
 
     def group_body(self, depth: int) -> Group:
         """``sorted (u1), open (u1), count`` then the entries."""
         if depth > MAX_DEPTH:
             raise DMError(f"tag groups nested deeper than {MAX_DEPTH}", "bounds")
-        self.r.read(2)
-        count = self.long_value()
-        remaining = self.r.size - self.r.fh.tell()
+        r = self.r
+        off = r.pos - r.start
+        if off + 2 + self.long_size <= len(r.buf):  # in the window: one unpack
+            count = self.long_struct.unpack_from(r.buf, off + 2)[0]
+            r.pos += 2 + self.long_size
+        else:
+            r.take(2)
+            count = self.long_value()
+        remaining = r.size - r.pos
         # every entry takes at least 3 bytes (kind, name length), so a larger count is a lie
-        if count < 0 or count > MAX_TAGS or (count * 3 > remaining and not self.r.limited):
+        if count < 0 or count > MAX_TAGS or (count * 3 > remaining and not r.limited):
             raise DMError(
                 f"a tag group claims {count} entries but only {remaining} bytes remain",
                 "bounds",
             )
         group = Group()
+        entries = group.entries
+        dm4 = self.dm4
+        fast = self.fast_entry
         for _ in range(count):
-            self.r.tags += 1
-            if self.r.tags > MAX_TAGS:
+            r.tags += 1
+            if r.tags > MAX_TAGS:
                 raise DMError(f"more than {MAX_TAGS} tags", "bounds")
-            kind, name_len = struct.unpack(">BH", self.r.read(3))
-            name = self.r.read(name_len).decode("latin-1")
+            entry = fast()
+            if entry is not None:
+                entries.append(entry)
+                continue
+            buf, off = r.buf, r.pos - r.start
+            if off + 3 <= len(buf):  # a group's header in the window: no take() per field
+                kind, name_len = _KIND_NAME.unpack_from(buf, off)
+                header = 3 + name_len + (8 if dm4 else 0)
+                if kind == 20 and off + header <= len(buf):
+                    r.pos += header
+                    name = buf[off + 3:off + 3 + name_len].decode("latin-1")
+                    entries.append((name, self.group_body(depth + 1)))
+                    continue
+            off = r.take(3)
+            kind, name_len = _KIND_NAME.unpack_from(r.buf, off)
+            off = r.take(name_len)
+            name = r.buf[off:off + name_len].decode("latin-1")
             if kind == 0:
                 break  # end-of-file marker reached early: keep what was read
-            if self.dm4:
-                self.r.read(8)  # entry size; recomputed from the type description instead
+            if dm4:
+                r.take(8)  # entry size; recomputed from the type description instead
             if kind == 20:
-                group.entries.append((name, self.group_body(depth + 1)))
+                entries.append((name, self.group_body(depth + 1)))
             elif kind == 21:
-                group.entries.append((name, self.data(keep_ref=name == "Data")))
+                entries.append((name, self.data(keep_ref=name == "Data")))
             else:
-                raise DMError(f"unknown tag kind {kind} at byte {self.r.fh.tell() - 3}")
+                raise DMError(f"unknown tag kind {kind} at byte {r.pos - 3}")
         return group
+
+    def fast_entry(self) -> tuple[str, object] | None:
+        """The next entry when it is a plain value (a number, a short text or a small array)
+        lying wholly in the window: parsed in one go and consumed. ``None`` (nothing consumed)
+        for anything else, which the general path then reads, with its checks and errors.
+        """
+        r = self.r
+        buf = r.buf
+        off = r.pos - r.start
+        end = len(buf)
+        if off + 3 > end:
+            return None
+        kind, name_len = _KIND_NAME.unpack_from(buf, off)
+        at = off + 3 + name_len + (8 if self.dm4 else 0)  # "%%%%"
+        ls = self.long_size
+        if kind != 21 or at + 4 + 2 * ls > end or buf[at:at + 4] != b"%%%%":
+            return None
+        ninfo, code = self.long_pair.unpack_from(buf, at + 4)
+        at += 4 + 2 * ls
+        if ninfo == 1:
+            s = self.simple_structs.get(code)
+            if s is None or at + s.size > end:
+                return None
+            value = s.unpack_from(buf, at)[0]
+            at += s.size
+        elif ninfo == 3 and code == ARRAY:
+            if at + 2 * ls > end:
+                return None
+            element, count = self.long_pair.unpack_from(buf, at)
+            at += 2 * ls
+            spec = SIMPLE.get(element)
+            if spec is None or count < 0:
+                return None
+            nbytes = count * spec[1]
+            if at + nbytes > end or buf[off + 3:off + 3 + name_len] == b"Data":
+                return None
+            if element == 4 and count <= MAX_TEXT:
+                value = buf[at:at + nbytes].decode(self.text_encoding, errors="replace")
+            elif count <= SMALL_ARRAY:
+                value = struct.unpack_from(f"{self.order}{count}{spec[0]}", buf, at)
+            else:
+                return None
+            at += nbytes
+        else:
+            return None
+        r.pos += at - off
+        return buf[off + 3:off + 3 + name_len].decode("latin-1"), value
 
     def data(self, *, keep_ref: bool = False) -> object:
         """``"%%%%"``, info count, info, value; ``keep_ref``: never read an array (image data)."""
-        if self.r.read(4) != b"%%%%":
-            raise DMError(f"missing %%%% delimiter at byte {self.r.fh.tell() - 4}")
+        r = self.r
+        off = r.take(4)
+        if r.buf[off:off + 4] != b"%%%%":
+            raise DMError(f"missing %%%% delimiter at byte {r.pos - 4}")
         ninfo = self.long_value()
         if not 1 <= ninfo <= MAX_INFO:
             raise DMError(f"a tag's type description has {ninfo} entries", "bounds")
-        info = [self.long_value() for _ in range(ninfo)]
+        info = self.longs(ninfo)
+        code = info[0]
+        if ninfo == 1 and code in SIMPLE:  # the common case: one number
+            s = self.simple_structs[code]
+            off = r.take(s.size)
+            return s.unpack_from(r.buf, off)[0]
         return self.value(info, keep_ref)
 
     def value(self, info: list[int], keep_ref: bool = False) -> object:
         code = info[0]
         if code in SIMPLE and len(info) == 1:
-            fmt, size = SIMPLE[code]
-            return struct.unpack(self.order + fmt, self.r.read(size))[0]
+            return self.simple(code)
         if code == STRING and len(info) == 2:
             n = info[1]
             if n < 0 or n * 2 > self.r.size:
                 raise DMError(f"a string claims {n} characters", "bounds")
             if n <= MAX_TEXT:
-                enc = "utf-16-le" if self.order == "<" else "utf-16-be"
-                return self.r.read(2 * n).decode(enc, errors="replace")
+                return self.r.read(2 * n).decode(self.text_encoding, errors="replace")
             self.r.skip(2 * n)
             return None
         if code == STRUCT:
             fields = self.struct_fields(info, 1)
-            return tuple(self.simple(f) for f in fields)
+            return self.struct_value(fields)
         if code == ARRAY and len(info) >= 3:
             return self.array(info, keep_ref)
         raise DMError(f"unsupported tag type description {info[:8]}")
@@ -225,9 +373,22 @@ class _Parser:
             raise DMError(f"unsupported struct field types {fields}")
         return fields
 
+    def struct_value(self, fields: list[int]) -> tuple[object, ...]:
+        """One struct: all fields in one unpack when the window holds them, else field by
+        field (so a truncated file is reported at the field where it ends)."""
+        r = self.r
+        size = sum(SIMPLE[f][1] for f in fields)
+        off = r.pos - r.start
+        if off + size <= len(r.buf):
+            r.pos += size
+            fmt = self.order + "".join(SIMPLE[f][0] for f in fields)
+            return struct.unpack_from(fmt, r.buf, off)
+        return tuple(self.simple(f) for f in fields)
+
     def simple(self, code: int) -> object:
-        fmt, size = SIMPLE[code]
-        return struct.unpack(self.order + fmt, self.r.read(size))[0]
+        s = self.simple_structs[code]
+        off = self.r.take(s.size)
+        return s.unpack_from(self.r.buf, off)[0]
 
     def array(self, info: list[int], keep_ref: bool) -> object:
         element = info[1]
@@ -242,26 +403,26 @@ class _Parser:
         else:
             raise DMError(f"unsupported array element type {element}")
         count = info[-1]
-        offset = self.r.fh.tell()
+        r = self.r
+        offset = r.pos
         if count < 0:
             raise DMError(f"an array claims {count} elements", "bounds")
-        if count * size > self.r.size - offset:
-            raise self.r.past_end(
+        if count * size > r.size - offset:
+            raise r.past_end(
                 f"an array of {count} elements of {size} bytes at byte {offset} runs past the end "
-                f"of the file ({self.r.size} bytes)"
+                f"of the file ({r.size} bytes)"
             )
         if keep_ref:
-            self.r.skip(count * size)
+            r.skip(count * size)
             return ArrayRef(offset, count, element, size)
         if element == 4 and count <= MAX_TEXT:  # arrays of UTF-16 code units are DM's text
-            enc = "utf-16-le" if self.order == "<" else "utf-16-be"
-            return self.r.read(2 * count).decode(enc, errors="replace")
+            return r.read(2 * count).decode(self.text_encoding, errors="replace")
         if count <= SMALL_ARRAY and size > 0:
-            raw = self.r.read(count * size)
-            values = struct.unpack(self.order + fmt * count, raw)
+            off = r.take(count * size)
+            values = struct.unpack_from(self.order + fmt * count, r.buf, off)
             if element == STRUCT:
                 n = len(fmt)
                 return tuple(values[i:i + n] for i in range(0, len(values), n))
             return values
-        self.r.skip(count * size)
+        r.skip(count * size)
         return ArrayRef(offset, count, element, size)

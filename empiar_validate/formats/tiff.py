@@ -2,9 +2,13 @@
 
 The frame count of a TIFF movie is the length of its IFD chain, so the chain is walked here with
 a small bounded walker (a seen-set against loops, a page cap, every offset checked against the
-file size) that reads only each IFD's entry block. tifffile's own walker checks for loops only
-once, at the 100th page, and parses a whole page per index; it is used here for the first page's
-vendor metadata alone (ImageJ, FEI/Thermo, Zeiss SEM), where its parsers are worth having.
+file size) that decodes only each IFD's entry count and its first entries (subfile type, width,
+height) with ``struct.unpack_from`` on a window of the file: the dispatcher's first 4 KiB, then
+windows that grow while the IFDs lie one after the other (see :meth:`_Bytes.window`), so a movie
+costs a few reads, not one per frame. tifffile's own walker checks for loops only once, at the
+100th page, and parses a whole page per index; it is imported here for the first page's vendor
+metadata alone (ImageJ, FEI/Thermo, Zeiss SEM), where its parsers are worth having, and for the
+names of rare compression codes.
 
 Compressed ``.tif.bz2``/``.tiff.gz`` files are read through a decompressed prefix of at most
 :data:`STREAM_LIMIT` bytes: random access into a bz2 stream means decompressing everything before
@@ -34,6 +38,7 @@ MAX_TAGS = 4096  # entries in one IFD (tifffile uses the same bound)
 MAX_VALUE_BYTES = 1 << 20  # largest tag value read (EER acquisition XML, ImageJ description)
 STREAM_LIMIT = 16 << 20  # decompressed bytes read from a .tif.gz/.tif.bz2 at most
 _SPECULATIVE_READ = 1024  # bytes read per IFD in one call: the count and ~80 entries
+_MAX_WINDOW = 1 << 20  # most bytes read at once when IFDs lie one after the other
 EER_COMPRESSIONS = {65000: "EER_V0", 65001: "EER_V1", 65002: "EER_V2"}
 
 F_TIFF_HEADER = rule(
@@ -123,11 +128,18 @@ class _Bytes:
     ``size`` is ``None`` until the end of the stream has been seen.
     """
 
-    def __init__(self, fh: BinaryIO, size: int | None, limit: int | None) -> None:
+    def __init__(
+        self, fh: BinaryIO, size: int | None, limit: int | None, head: bytes = b"",
+    ) -> None:
         self.fh = fh
         self.size = size
         self.limit = limit
         self.buf = bytearray()
+        # a seekable file's last window read by :meth:`window`; at first the file's first bytes
+        # that the dispatcher already read (a small TIFF's first IFD lies in them)
+        self.win = head if limit is None else b""
+        self.win_start = 0
+        self.win_size = _SPECULATIVE_READ
 
     @property
     def streamed(self) -> bool:
@@ -152,6 +164,38 @@ class _Bytes:
             if len(self.buf) < end:
                 self.size = len(self.buf)
         return bytes(self.buf[offset:end])
+
+    def get(self, offset: int, n: int) -> bytes:
+        """Up to ``n`` bytes from ``offset`` (fewer where the file or the limit ends)."""
+        if self.limit is not None:
+            return self.read_at(offset, n)
+        buf, at = self.window(offset, n)
+        return buf[at:at + n]
+
+    def window(self, offset: int, n: int) -> tuple[bytes, int]:
+        """``(buffer, index)``: the bytes from ``offset`` are ``buffer[index:]``, at least ``n``
+        of them unless the file (or the decompression limit) ends first.
+
+        A seekable file is read in windows: writers put a movie's IFDs one after the other
+        (tifffile after all the pixel data), so a miss just past the last window doubles the
+        next one (up to :data:`_MAX_WINDOW`), and a miss elsewhere (IFDs between the frames)
+        falls back to :data:`_SPECULATIVE_READ` bytes. Pixel data is read only as far as a
+        window overlaps it.
+        """
+        if self.limit is not None:
+            return self.read_at(offset, max(n, _SPECULATIVE_READ)), 0
+        start, win = self.win_start, self.win
+        end = start + len(win)
+        if start <= offset and offset + n <= end:
+            return win, offset - start
+        if start <= offset <= end + self.win_size and win:
+            self.win_size = min(self.win_size * 2, _MAX_WINDOW)
+        else:
+            self.win_size = _SPECULATIVE_READ
+        self.fh.seek(offset)
+        self.win = self.fh.read(max(n, self.win_size))
+        self.win_start = offset
+        return self.win, 0
 
 
 # --- IFD chain -------------------------------------------------------------------------------
@@ -186,7 +230,7 @@ class _Chain:
 def _walk(data: _Bytes) -> _Chain:
     """Walk the IFD chain, reading each entry block once; every loop is bounded."""
     chain = _Chain()
-    head = data.read_at(0, 16)
+    head = data.get(0, 16)
     if len(head) < 8 or head[:2] not in (b"II", b"MM"):
         chain.problems.append((F_TIFF_HEADER, "file too short for a TIFF header"))
         return chain
@@ -208,6 +252,13 @@ def _walk(data: _Bytes) -> _Chain:
         return chain
     count_size = struct.calcsize(count_fmt)
     off_size = struct.calcsize(off_fmt)
+    count_struct = struct.Struct(bo + count_fmt)
+    next_struct = struct.Struct(bo + off_fmt)
+    entry_struct = struct.Struct(bo + "HH" + off_fmt)  # code, type, count
+    value_at = entry_size - off_size  # the inline value field of an entry
+    int_structs = _inline_int_structs(bo, off_size)
+    shapes = chain.shapes
+    streamed, size = data.streamed, data.size  # a stream's size is known only at its end
     seen: set[int] = set()
     index = 0
     while offset:
@@ -227,48 +278,67 @@ def _walk(data: _Bytes) -> _Chain:
         if offset < 8:
             chain.problems.append((F_TIFF_IFD, f"IFD {index} offset {offset} is inside the header"))
             return chain
-        if data.beyond_reach(offset + count_size):
+        if streamed and data.beyond_reach(offset + count_size):
             chain.unreachable = True
             return chain
-        if data.past_end(offset + count_size):
+        if (data.past_end(offset + count_size) if streamed else offset + count_size > size):
             chain.problems.append((
                 F_TIFF_OFFSET, f"IFD {index} offset {offset} is past the end of the file "
                 f"({data.size} bytes)",
             ))
             return chain
-        raw = data.read_at(offset, _SPECULATIVE_READ)  # count and usually all entries at once
-        if len(raw) < count_size:
+        buf, at = data.window(offset, count_size)  # count and usually all entries at once
+        if len(buf) - at < count_size:
             chain.problems.append((F_TIFF_OFFSET, f"IFD {index} at byte {offset} is truncated"))
             return chain
-        ntags = struct.unpack_from(bo + count_fmt, raw)[0]
+        ntags = count_struct.unpack_from(buf, at)[0]
         if ntags == 0 or ntags > MAX_TAGS:
             chain.problems.append((
                 F_TIFF_IFD, f"IFD {index} at byte {offset} claims {ntags} tags",
             ))
             return chain
         block_len = ntags * entry_size + off_size
-        if len(raw) < count_size + block_len:
+        if len(buf) - at < count_size + block_len:
             if data.beyond_reach(offset + count_size + block_len):
                 chain.unreachable = True
                 return chain
-            raw = data.read_at(offset, count_size + block_len)
-            if len(raw) < count_size + block_len:
+            buf, at = data.window(offset, count_size + block_len)
+            if len(buf) - at < count_size + block_len:
                 chain.problems.append((
                     F_TIFF_OFFSET, f"IFD {index} at byte {offset} is truncated",
                 ))
                 return chain
-        block = raw[count_size:count_size + block_len]
+        at += count_size  # the entry block
         if index == 0:
+            block = buf[at:at + block_len]
             chain.first = _first_values(data, _entries(block, ntags, bo, chain.bigtiff), bo, chain)
             if chain.problems or chain.unreachable:
                 return chain
-        subfile, width, height = _shape(block, ntags, bo, chain.bigtiff)
+        # (NewSubfileType, ImageWidth, ImageLength), inline; entries are sorted by tag, so the
+        # scan stops at the first tag past 257 (this runs once per frame of a movie)
+        subfile = width = height = 0
+        pos = at
+        for _ in range(ntags):
+            code, typ, count = entry_struct.unpack_from(buf, pos)
+            if code > 257:
+                break
+            if code in _SHAPE_TAGS:
+                value_struct = int_structs.get(typ)
+                value = value_struct.unpack_from(buf, pos + value_at)[0] if (
+                    value_struct is not None and count >= 1) else 0
+                if code == 256:
+                    width = value
+                elif code == 257:
+                    height = value
+                else:
+                    subfile = value
+            pos += entry_size
         if index > 0 and subfile & 1:
             chain.reduced += 1
         else:
             chain.pages += 1
-            chain.shapes[(width, height)] += 1
-        offset = struct.unpack(bo + off_fmt, block[-off_size:])[0]
+            shapes[(width, height)] += 1
+        offset = next_struct.unpack_from(buf, at + block_len - off_size)[0]
         index += 1
     chain.complete = True
     return chain
@@ -287,33 +357,20 @@ def _entries(
     return out
 
 
-def _shape(block: bytes, ntags: int, bo: str, big: bool) -> tuple[int, int, int]:
-    """(NewSubfileType, ImageWidth, ImageLength) of one IFD; entries are sorted by tag, so the
-    scan stops at the first tag past 257 (cheap: this runs once per frame of a movie)."""
-    fmt, size = (bo + "HHQ", 20) if big else (bo + "HHI", 12)
-    found = [0, 0, 0]
-    for i in range(ntags):
-        code, typ, count = struct.unpack_from(fmt, block, i * size)
-        if code > 257:
-            break
-        if code in _SHAPE_TAGS:
-            value = _inline_int((typ, count, block[i * size + size - (8 if big else 4):
-                                                    (i + 1) * size]), bo, big)
-            found[_SHAPE_TAGS.index(code)] = value or 0
-    return found[0], found[1], found[2]
+def _inline_int_structs(bo: str, value_size: int) -> dict[int, struct.Struct]:
+    """TIFF type -> struct of an integer that fits inline in a ``value_size``-byte field (the
+    shape tags' values: a float, or an integer too wide for the field, reads as 0)."""
+    key = (bo, value_size)
+    cached = _INLINE_INT_STRUCTS.get(key)
+    if cached is None:
+        cached = _INLINE_INT_STRUCTS[key] = {
+            typ: struct.Struct(bo + code) for typ, code in _TYPE_CODES.items()
+            if code not in "fd" and _TYPE_SIZES[typ] <= value_size
+        }
+    return cached
 
 
-def _inline_int(entry: tuple[int, int, bytes] | None, bo: str, big: bool) -> int | None:
-    """An integer tag value stored inline (width, height, subfile type), or None."""
-    if entry is None:
-        return None
-    typ, count, raw = entry
-    code = _TYPE_CODES.get(typ)
-    if code is None or code in "fd" or count < 1:
-        return None
-    if _TYPE_SIZES[typ] > len(raw):
-        return None
-    return int(struct.unpack_from(bo + code, raw)[0])
+_INLINE_INT_STRUCTS: dict[tuple[str, int], dict[int, struct.Struct]] = {}
 
 
 def _first_values(
@@ -343,7 +400,7 @@ def _first_values(
             pos = struct.unpack(bo + ("Q" if chain.bigtiff else "I"), raw)[0]
             if data.beyond_reach(pos + nbytes):
                 continue
-            value = data.read_at(pos, nbytes)
+            value = data.get(pos, nbytes)
             if len(value) < nbytes:
                 chain.problems.append((
                     F_TIFF_OFFSET, f"tag {code} value at byte {pos} is past the end of the file",
@@ -385,7 +442,7 @@ def read(source, record: FileRecord) -> None:  # type: ignore[no-untyped-def]
         if source.compression:
             data = _Bytes(fh, None, STREAM_LIMIT)
         else:
-            data = _Bytes(fh, source.size, None)
+            data = _Bytes(fh, source.size, None, source.head)
         try:
             chain = _walk(data)
         except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
@@ -462,9 +519,21 @@ def _fill_basic(record: FileRecord, chain: _Chain, source, problem) -> None:  # 
         _fill_eer(record, chain, problem)
 
 
+# tifffile.COMPRESSION names of the codes seen in microscopy, so that a plain TIFF's header read
+# does not import tifffile (and numpy: ~0.2 s per process); rarer codes ask tifffile.
+_COMPRESSION_NAMES = {
+    1: "NONE", 2: "CCITTRLE", 3: "CCITTFAX3", 4: "CCITTFAX4", 5: "LZW", 6: "OJPEG", 7: "JPEG",
+    8: "ADOBE_DEFLATE", 32773: "PACKBITS", 32946: "DEFLATE", 34712: "JPEG2000", 34887: "LERC",
+    34925: "LZMA", 34933: "PNG", 50000: "ZSTD", 50001: "WEBP", 50002: "JPEGXL",
+}
+
+
 def _compression_name(code: int) -> str:
     if code in EER_COMPRESSIONS:
         return EER_COMPRESSIONS[code]
+    name = _COMPRESSION_NAMES.get(code)
+    if name is not None:
+        return name
     import tifffile
 
     try:
