@@ -76,7 +76,7 @@ def parse_xml_bytes(
             TOO_LARGE, f"file is {len(data):,} bytes, more than the limit of {max_bytes:,}",
             file=name,
         )]
-    head = _prolog_text(data)
+    head = prolog_text(data)
     offset = _doctype_offset(head)
     if offset is not None:
         return None, [_doctype_finding(name, head[:offset].count("\n") + 1)]
@@ -126,7 +126,7 @@ def parse_xml_file(
 
 def has_doctype(data: bytes) -> bool:
     """True when the prolog of ``data`` declares a DOCTYPE (refused by :func:`parse_xml_bytes`)."""
-    return _doctype_offset(_prolog_text(data)) is not None
+    return _doctype_offset(prolog_text(data)) is not None
 
 
 _PROLOG_WINDOW = 1 << 20
@@ -134,7 +134,7 @@ _PROLOG_WINDOW = 1 << 20
 post-parse check instead (nothing is resolved either way)."""
 
 
-def _prolog_text(data: bytes) -> str:
+def prolog_text(data: bytes) -> str:
     """The document start as text with offsets kept: UTF-16 is decoded, anything else is read
     as Latin-1 (one character per byte), which is exact for the ASCII markup we look for."""
     window = data[:_PROLOG_WINDOW]

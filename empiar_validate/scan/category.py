@@ -138,6 +138,19 @@ def _stem(name: str) -> str:
     return tilt_stem(name)
 
 
+def gain_references(images: list[FileRecord]) -> list[FileRecord]:
+    """The gain references among readable ``images`` (scan and check use the same rule):
+    every file named like one, plus a single unnamed look-alike of the movies' shape (several
+    look-alikes are sums or averages, not gains)."""
+    movie_shapes = {(r.width or 0, r.height or 0) for r in images
+                    if not is_volume(r) and frames_of(r) > 1}
+    named = [r for r in images if is_gain_reference(r, set())]
+    named_ids = {id(r) for r in named}
+    shaped = [r for r in images
+              if id(r) not in named_ids and is_gain_reference(r, movie_shapes)]
+    return named + (shaped if len(shaped) == 1 else [])
+
+
 def is_gain_reference(rec: FileRecord, movie_shapes: set[tuple[int, int]]) -> bool:
     """A gain reference: a single 2-D image named ``*gain*`` (or ``.gain``), or an unnamed
     single float32 image with the movies' width and height (either orientation).

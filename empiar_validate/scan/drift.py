@@ -227,13 +227,7 @@ def _members(
     else:
         chosen = candidates
     readable = [r for r in chosen if r.format is not None]
-    movie_shapes = {(r.width or 0, r.height or 0) for r in readable
-                    if not cat.is_volume(r) and cat.frames_of(r) > 1}
-    named = [r for r in readable if cat.is_gain_reference(r, set())]
-    named_ids = {id(r) for r in named}
-    shaped = [r for r in readable
-              if id(r) not in named_ids and cat.is_gain_reference(r, movie_shapes)]
-    gains = named + (shaped if len(shaped) == 1 else [])
+    gains = cat.gain_references(readable)
     if len(gains) == len(chosen):  # the set is the gain reference
         return chosen, []
     gain_ids = {id(r) for r in gains}

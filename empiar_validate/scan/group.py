@@ -345,13 +345,7 @@ def _split_gains(
     images: list[FileRecord], has_unread: bool
 ) -> tuple[list[FileRecord], list[FileRecord], bool]:
     """(gain references, other images, whether the directory holds gain references only)."""
-    movie_shapes = {(r.width or 0, r.height or 0) for r in images
-                    if not cat.is_volume(r) and cat.frames_of(r) > 1}
-    named = [r for r in images if cat.is_gain_reference(r, set())]
-    named_ids = {id(r) for r in named}
-    shaped = [r for r in images
-              if id(r) not in named_ids and cat.is_gain_reference(r, movie_shapes)]
-    gains = named + (shaped if len(shaped) == 1 else [])  # several look-alikes: sums, not gains
+    gains = cat.gain_references(images)
     gain_ids = {id(r) for r in gains}
     rest = [r for r in images if id(r) not in gain_ids]
     if not rest and not has_unread:

@@ -11,13 +11,13 @@ tell", so the file is validated and its problem reported) otherwise.
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 
 from lxml import etree
 
 from empiar_validate.validation.xsd import EMPIAR_NS
+from empiar_validate.xmlsafe import prolog_text
 
 ENTRY_TAG = f"{{{EMPIAR_NS}}}entry"
 
@@ -48,7 +48,7 @@ def root_of_file(path: str | os.PathLike[str]) -> str | None:
 
 def root_of_bytes(head: bytes) -> str | None:
     """As :func:`root_of_file`, for the first bytes of a document."""
-    text = _decode(head)
+    text = prolog_text(head)
     pos = _skip_prolog(text)
     if pos is None:
         return None
@@ -62,16 +62,6 @@ def root_of_bytes(head: bytes) -> str | None:
     if prefix and not namespace:
         return None  # an undeclared prefix: not namespace-well-formed, let the parser say so
     return f"{{{namespace}}}{local}" if namespace else local
-
-
-def _decode(head: bytes) -> str:
-    """UTF-16 (with or without BOM) decoded; anything else as Latin-1, which keeps ASCII markup
-    and namespace URIs intact."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head.decode("utf-16", errors="replace")
-    if len(head) > 1 and (head[0] == 0) != (head[1] == 0):
-        return head.decode("utf-16-be" if head[0] == 0 else "utf-16-le", errors="replace")
-    return head.decode("latin-1")
 
 
 def _skip_prolog(text: str) -> int | None:
