@@ -6,6 +6,7 @@ Argument parsing, output and exit codes only; the work is in :mod:`empiar_valida
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
 from empiar_validate.commands.common import (
@@ -15,8 +16,10 @@ from empiar_validate.commands.common import (
     emit,
     unparsable_metadata_report,
 )
+from empiar_validate.findings import Finding, Severity
 from empiar_validate.model import ImageSet
 from empiar_validate.reporting import Report
+from empiar_validate.validation.xsd import XSD_VIOLATION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     except (SchemaLoadError, SchematronRuntimeError) as exc:
         raise UsageError(f"wrote {shown} but cannot validate it: {exc}") from None
     valid = not has_errors(validation)
-    report = Report("scan", result.findings + validation,
+    report = Report("scan", result.findings + as_consequences(validation, result.findings),
                     checked=[s.name for s in result.image_sets] or [display_path(root)])
     report.data = {
         "dataset": display_path(root),
@@ -90,6 +93,27 @@ def run(args: argparse.Namespace) -> int:
                else "NOT valid: see the errors below")
         ]
     return emit(report, args.format)
+
+
+def as_consequences(validation: list[Finding], findings: list[Finding]) -> list[Finding]:
+    """XSD findings about a required element that is absent, shown as info when the scan has
+    already said what is missing (M104): one error per fact, and the fix where it belongs.
+
+    The exit code is unchanged (the M104 errors keep it at 1); once the metadata is complete
+    any remaining XSD error is an error again.
+    """
+    from empiar_validate.scan.metadata import M_MISSING
+
+    if not any(f.rule == M_MISSING.id for f in findings):
+        return validation
+    return [
+        dataclasses.replace(
+            f, severity=Severity.INFO, fix=None,
+            message=f"follows from the missing values reported as {M_MISSING.id}: {f.message}",
+        )
+        if f.rule == XSD_VIOLATION.id and "Expected is" in f.message else f
+        for f in validation
+    ]
 
 
 def image_set_json(s: ImageSet) -> dict[str, object]:

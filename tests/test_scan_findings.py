@@ -1,4 +1,4 @@
-"""A corrupt file with an image extension is reported, never counted as a member."""
+"""How scan reports: corrupt members, values EMPIAR does not list, repeats, consequences."""
 
 from __future__ import annotations
 
@@ -62,3 +62,19 @@ def test_repeated_file_warnings_are_summarised_but_errors_are_not(tmp_path):
     warnings = [f for f in out if f.rule == "F106"]
     assert len(warnings) == REPEAT_LIMIT + 1
     assert warnings[-1].file == "ds/p" and "and 7 more file(s)" in warnings[-1].message
+
+
+def test_xsd_errors_that_follow_from_missing_values_are_infos(tmp_path, run_cli):
+    import json
+
+    import mrcfile
+
+    (tmp_path / "mics").mkdir()
+    with mrcfile.new(tmp_path / "mics" / "a.mrc") as mrc:
+        mrc.set_data(np.zeros((8, 8), dtype=np.float32))  # no pixel size, no metadata
+    code, out, _ = run_cli("scan", tmp_path, "-o", tmp_path / "e.xml", "--format", "json", "-q")
+    findings = json.loads(out)["findings"]
+    assert code == 1
+    assert any(f["rule"] == "M104" and f["severity"] == "error" for f in findings)
+    x100 = [f for f in findings if f["rule"] == "X100"]
+    assert x100 and all(f["severity"] == "info" and "M104" in f["message"] for f in x100)
