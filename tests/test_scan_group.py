@@ -274,3 +274,26 @@ def test_summary_majority_and_outliers():
             movie("c", voxel="SIGNED BYTE")]
     s = summarize(cat.MOVIES, recs)
     assert s.voxel_type == "UNSIGNED BYTE" and s.outliers == {"voxelType": {"SIGNED BYTE": ["c"]}}
+
+
+def test_gain_beside_epu_grid_squares_does_not_block_the_merge(tmp_path):
+    """EPU layout: movies/gain.mrc beside movies/GridSquare_*/Data/*.tiff is one image set."""
+    import mrcfile
+    import numpy as np
+    import tifffile
+
+    from empiar_validate.scan import scan_dataset
+
+    root = tmp_path / "ds"
+    for g in (1, 2):
+        data = root / "movies" / f"GridSquare_{g}" / "Data"
+        data.mkdir(parents=True)
+        for i in range(3):
+            tifffile.imwrite(data / f"FoilHole_{g}{i}_fractions.tiff",
+                             np.zeros((6, 32, 24), np.uint8), photometric="minisblack")
+    with mrcfile.new(root / "movies" / "gain.mrc") as mrc:
+        mrc.set_data(np.ones((32, 24), np.float32))
+    [s] = scan_dataset(str(root), quiet=True).image_sets
+    assert (s.directory, s.num_images_or_tilt_series, s.frames_per_image) == ("/data/movies", 6, 6)
+    assert s.micrographs_file_pattern == "data/movies/*/Data/*.tiff"
+    assert "gain.mrc" in (s.details or "")

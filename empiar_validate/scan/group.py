@@ -255,15 +255,18 @@ def _merge_siblings(buckets: dict[str, Bucket], root: str) -> None:
     for _ in range(64):  # each pass merges one directory; bounded like the walk's depth
         ancestors = {a for rel in buckets for a in _ancestors(rel)}
         for parent in sorted(ancestors, key=lambda d: (-d.count("/"), d)):
-            if parent in buckets:
+            # A parent holding only a gain reference (EPU: movies/gain.mrc beside
+            # movies/GridSquare_*/Data/) still takes the movies below; the gain travels along.
+            gain_parent = parent in buckets and _gain_only(buckets[parent])
+            if parent in buckets and not gain_parent:
                 continue
-            below = sorted(d for d in buckets if is_within(d, parent))
+            below = sorted(d for d in buckets if d != parent and is_within(d, parent))
             if len(below) < 2:
                 continue
             sigs = {_signature(buckets[d]) for d in below}
             if len(sigs) != 1 or None in sigs:
                 continue
-            new = Bucket(parent)
+            new = buckets.pop(parent) if gain_parent else Bucket(parent)
             for d in below:
                 old = buckets.pop(d)
                 new.images.extend(old.images)
@@ -273,6 +276,11 @@ def _merge_siblings(buckets: dict[str, Bucket], root: str) -> None:
             break
         else:
             return
+
+
+def _gain_only(b: Bucket) -> bool:
+    """True when a bucket holds gain references and nothing else."""
+    return bool(b.images) and not b.unread and len(cat.gain_references(b.images)) == len(b.images)
 
 
 def _ancestors(rel: str) -> list[str]:
