@@ -123,6 +123,7 @@ def test_missing_values_are_findings_and_the_schema_agrees():
     doc, findings = deposition_json([incomplete], metadata)
     got = sorted((f.rule, f.field_name) for f in findings)
     assert got == [(P_MISSING_FIELD.id, "category"), (P_MISSING_FIELD.id, "citation"),
+                   (P_MISSING_FIELD.id, "frames_per_image"),
                    (P_MISSING_FIELD.id, "num_images_or_tilt_series"),
                    (P_MISSING_FIELD.id, "voxel_type")]
     errors = schema_errors(doc)
@@ -151,3 +152,25 @@ def test_no_image_sets_is_an_error():
     doc, findings = deposition_json([], working_example())
     assert [f.field_name for f in findings] == ["imagesets"]
     assert any("imagesets" in e for e in schema_errors(doc))
+
+
+def test_unknown_frames_are_left_out_and_reported():
+    from empiar_validate.model import ImageSet
+    from empiar_validate.package.deposition import deposition_json
+
+    doc, findings = deposition_json(
+        [ImageSet(name="Movies", directory="/data/movies", rel_dir="movies",
+                  category="micrographs - multiframe")], {"title": "A title of ten chars"})
+    [entry] = doc["imagesets"]
+    assert "frames_per_image" not in entry
+    assert any(f.rule == "P121" and "frames_per_image" in f.message for f in findings)
+
+
+def test_yaml_dates_are_written_as_iso_text():
+    import datetime
+    import json
+
+    from empiar_validate.package.deposition import dump_json
+
+    out = json.loads(dump_json({"citation": [{"details": datetime.date(2024, 5, 2)}]}))
+    assert out == {"citation": [{"details": "2024-05-02"}]}

@@ -78,3 +78,44 @@ def test_xsd_errors_that_follow_from_missing_values_are_infos(tmp_path, run_cli)
     assert any(f["rule"] == "M104" and f["severity"] == "error" for f in findings)
     x100 = [f for f in findings if f["rule"] == "X100"]
     assert x100 and all(f["severity"] == "info" and "M104" in f["message"] for f in x100)
+
+
+def _mrcs(directory, n, shape=(8, 8)):
+    import mrcfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        with mrcfile.new(directory / f"m{i}.mrc") as mrc:
+            mrc.set_data(np.zeros(shape, dtype=np.float32))
+            mrc.voxel_size = 1.0
+
+
+def _check_findings(run_cli, root, xml):
+    import json
+
+    code, out, _ = run_cli("check", root, "--xml", xml, "--format", "json", "-q")
+    return code, [f["rule"] for f in json.loads(out)["findings"] if f["rule"][0] in "CG"]
+
+
+def test_glob_characters_in_directory_names_round_trip(tmp_path, run_cli):
+    """A pattern for movies[1]/ must escape the brackets, or check can never pass."""
+    root = tmp_path / "ds"
+    _mrcs(root / "movies[1]", 3)
+    (root / "other").mkdir()
+    xml = tmp_path / "e.xml"
+    _, out, _ = run_cli("scan", root, "-o", xml, "-q")
+    assert "data/movies[[]1]/" in xml.read_text()
+    assert "S122" not in out  # the Schematron reads the escaped directory too
+    _, rules = _check_findings(run_cli, root, xml)
+    assert rules == []
+
+
+def test_check_and_scan_agree_on_a_corrupt_member(tmp_path, run_cli):
+    root = tmp_path / "ds"
+    _mrcs(root / "mics", 3)
+    (root / "mics" / "bad.mrc").write_bytes(b"\x07" * 100)
+    xml = tmp_path / "e.xml"
+    run_cli("scan", root, "-o", xml, "-q")
+    assert "<numImagesOrTiltSeries>3<" in xml.read_text()
+    _, rules = _check_findings(run_cli, root, xml)
+    assert "C102" not in rules and "C106" not in rules

@@ -9,6 +9,7 @@ typed. Missing values the API requires become findings, not guesses.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -87,7 +88,8 @@ def imageset_json(s: ImageSet, details: str | None = None) -> dict[str, object]:
             out[kind] = code(kind, value)
     if s.num_images_or_tilt_series is not None:
         out["num_images_or_tilt_series"] = int(s.num_images_or_tilt_series)
-    out["frames_per_image"] = int(s.frames_per_image) if s.frames_per_image is not None else 1
+    if s.frames_per_image is not None:  # unknown stays out, so P121 names it
+        out["frames_per_image"] = int(s.frames_per_image)
     out["frame_range_min"] = s.frame_range_min
     out["frame_range_max"] = s.frame_range_max
     if s.voxel_type:
@@ -150,4 +152,13 @@ def deposition_json(
 
 def dump_json(doc: Mapping[str, object]) -> bytes:
     """Stable bytes: two-space indent, UTF-8 kept readable, a final newline."""
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode(
+        "utf-8")
+
+
+def _json_default(value: object) -> object:
+    """YAML metadata can hold dates (unquoted 2024-05-02): write them as ISO text, as JSON
+    users would have; scan reports a date where text is expected (M103)."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)

@@ -23,11 +23,13 @@ from empiar_validate.scan import category as cat
 from empiar_validate.scan.companions import (
     TILT_EXTENSIONS,
     has_image_extension,
+    is_not_present,
     read_tilt_info,
 )
 from empiar_validate.scan.group import (
     MAX_LISTED,
     deepest,
+    glob_escape,
     glob_match,
     is_within,
     per_tilt_series,
@@ -190,7 +192,10 @@ def compare(
             continue
         rels[s.index] = rel
     set_dirs = set(rels.values())
-    image_like = [r for r in records if r.format is not None or has_image_extension(r.path)]
+    # As in scan: a corrupt image file is never counted (its own error says why); an absent
+    # annex/DVC placeholder is.
+    image_like = [r for r in records if r.format is not None
+                  or (has_image_extension(r.path) and is_not_present(r))]
     others = [r for r in records if r.format is None and not has_image_extension(r.path)]
     by_home: dict[str | None, list[FileRecord]] = {}  # deepest image-set directory -> files
     for r in image_like:
@@ -221,8 +226,8 @@ def _members(
     ``candidates`` are the image files whose deepest image-set directory is this set's."""
     pattern = s.values.get("micrographsFilePattern", "").lstrip("/")
     if pattern:
-        prefix = f"data/{rel}/" if rel else "data/"
-        pool = candidates if pattern.startswith(prefix) else image_like
+        prefix = f"data/{glob_escape(rel)}/" if rel else "data/"
+        pool = candidates if pattern.startswith((prefix, f"data/{rel}/")) else image_like
         chosen = [r for r in pool if glob_match(pattern, "data/" + r.path)]
     else:
         chosen = candidates

@@ -673,7 +673,7 @@ def file_pattern(rel_dir: str, paths: list[str], others: list[str]) -> str | Non
     ``None`` when no glob separates them (the set is then described without a pattern)."""
     if not paths:
         return None
-    prefix = f"data/{rel_dir}/" if rel_dir else "data/"
+    prefix = f"data/{glob_escape(rel_dir)}/" if rel_dir else "data/"
     rels = [p[len(rel_dir) + 1:] if rel_dir else p for p in paths]
     other_rels = [p[len(rel_dir) + 1:] if rel_dir else p for p in others
                   if is_within(p, rel_dir)]
