@@ -119,3 +119,15 @@ def test_check_and_scan_agree_on_a_corrupt_member(tmp_path, run_cli):
     assert "<numImagesOrTiltSeries>3<" in xml.read_text()
     _, rules = _check_findings(run_cli, root, xml)
     assert "C102" not in rules and "C106" not in rules
+
+
+def test_package_also_shows_xsd_consequences_as_infos(tmp_path, run_cli):
+    import json
+
+    _mrcs(tmp_path / "ds" / "mics", 2)
+    code, out, _ = run_cli("package", tmp_path / "ds", "-o", tmp_path / "out", "--format",
+                           "json", "-q")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and any(f["rule"] == "M104" for f in findings)
+    consequences = [f for f in findings if f["rule"] == "X100" and "Expected is" in f["message"]]
+    assert consequences and all(f["severity"] == "info" for f in consequences)

@@ -6,7 +6,6 @@ Argument parsing, output and exit codes only; the work is in :mod:`empiar_valida
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 
 from empiar_validate.commands.common import (
@@ -16,10 +15,8 @@ from empiar_validate.commands.common import (
     emit,
     unparsable_metadata_report,
 )
-from empiar_validate.findings import Finding, Severity
 from empiar_validate.model import ImageSet
 from empiar_validate.reporting import Report
-from empiar_validate.validation.xsd import XSD_VIOLATION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.cli import UsageError
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
-    from empiar_validate.scan import scan_dataset, validate_entry
+    from empiar_validate.scan import as_consequences, scan_dataset, validate_entry
     from empiar_validate.scan.emit import entry_xml
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
@@ -93,27 +90,6 @@ def run(args: argparse.Namespace) -> int:
                else "NOT valid: see the errors below")
         ]
     return emit(report, args.format)
-
-
-def as_consequences(validation: list[Finding], findings: list[Finding]) -> list[Finding]:
-    """XSD findings about a required element that is absent, shown as info when the scan has
-    already said what is missing (M104): one error per fact, and the fix where it belongs.
-
-    The exit code is unchanged (the M104 errors keep it at 1); once the metadata is complete
-    any remaining XSD error is an error again.
-    """
-    from empiar_validate.scan.metadata import M_MISSING
-
-    if not any(f.rule == M_MISSING.id for f in findings):
-        return validation
-    return [
-        dataclasses.replace(
-            f, severity=Severity.INFO, fix=None,
-            message=f"follows from the missing values reported as {M_MISSING.id}: {f.message}",
-        )
-        if f.rule == XSD_VIOLATION.id and "Expected is" in f.message else f
-        for f in validation
-    ]
 
 
 def image_set_json(s: ImageSet) -> dict[str, object]:

@@ -85,7 +85,7 @@ def build_bundle(
 
     Raises ``OSError`` only when the metadata cannot be read or ``out`` cannot be written.
     """
-    from empiar_validate.scan import scan_dataset, shower, validate_entry
+    from empiar_validate.scan import as_consequences, scan_dataset, shower, validate_entry
     from empiar_validate.scan.emit import entry_xml
 
     root_abs, out_abs = os.path.abspath(root), os.path.abspath(out)
@@ -104,7 +104,7 @@ def build_bundle(
     # so the XML and the JSON carry the same text.
     ours: list[Finding] = []
     xml = entry_xml(result)
-    findings += validate_entry(xml, ENTRY_XML)
+    findings += as_consequences(validate_entry(xml, ENTRY_XML), result.findings)
 
     files = inventory(root, exclude=out_abs if inside else None)
     ours += layout_advice(root_abs, files)

@@ -190,6 +190,28 @@ def file_problems(records: Iterable[FileRecord]) -> list[Finding]:
     return out
 
 
+def as_consequences(validation: list[Finding], findings: list[Finding]) -> list[Finding]:
+    """XSD findings about a required element that is absent, shown as info when the scan has
+    already said what is missing (M104): one error per fact, and the fix where it belongs.
+
+    The exit code is unchanged (the M104 errors keep it at 1); once the metadata is complete
+    any remaining XSD error is an error again.
+    """
+    from empiar_validate.scan.metadata import M_MISSING
+    from empiar_validate.validation.xsd import XSD_VIOLATION
+
+    if not any(f.rule == M_MISSING.id for f in findings):
+        return validation
+    return [
+        dataclasses.replace(
+            f, severity=Severity.INFO, fix=None,
+            message=f"follows from the missing values reported as {M_MISSING.id}: {f.message}",
+        )
+        if f.rule == XSD_VIOLATION.id and "Expected is" in f.message else f
+        for f in validation
+    ]
+
+
 def validate_entry(xml: bytes | Any, name: str) -> list[Finding]:
     """XSD + Schematron findings for entry XML (bytes, or an already parsed tree) with the
     shipped schemas, via the project's validator. Raises ``SchemaLoadError`` or
