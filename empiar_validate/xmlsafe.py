@@ -145,27 +145,41 @@ def prolog_text(data: bytes) -> str:
     return window.decode("latin-1")
 
 
-def _doctype_offset(text: str) -> int | None:
-    """Offset of ``<!DOCTYPE`` if it is the first thing after the XML declaration, comments,
-    processing instructions and whitespace; the word inside a comment or text does not count."""
+def scan_prolog(text: str) -> tuple[int | None, int | None]:
+    """``(offset of <!DOCTYPE, offset of the root start tag)`` in ``text``, looking only past
+    the XML declaration, comments, processing instructions and whitespace (the word DOCTYPE in
+    a comment or in text does not count); ``None`` for what is not found. Each step moves
+    forward, so the loop ends."""
+    doctype = None
     pos = 1 if text.startswith("\ufeff") else 3 if text.startswith("\xef\xbb\xbf") else 0
     n = len(text)
     while pos < n:
         while pos < n and text[pos] in " \t\r\n":
             pos += 1
         if text.startswith("<?", pos):
-            closer = "?>"
+            end, step = text.find("?>", pos + 2), 2
         elif text.startswith("<!--", pos):
-            closer = "-->"
+            end, step = text.find("-->", pos + 4), 3
         elif text.startswith("<!DOCTYPE", pos):
-            return pos
+            doctype = pos if doctype is None else doctype
+            close, bracket = text.find(">", pos), text.find("[", pos)
+            if 0 <= bracket < close:  # an internal subset: up to "]", then ">"
+                subset_end = text.find("]", bracket)
+                close = text.find(">", subset_end) if subset_end >= 0 else -1
+            end, step = close, 1
+        elif text.startswith("<", pos):
+            return doctype, pos
         else:
-            return None
-        end = text.find(closer, pos + 2)
+            return doctype, None
         if end < 0:
-            return None  # unterminated: the parser reports it as not well-formed
-        pos = end + len(closer)
-    return None
+            return doctype, None  # unterminated: the parser reports it as not well-formed
+        pos = end + step
+    return doctype, None
+
+
+def _doctype_offset(text: str) -> int | None:
+    """Offset of ``<!DOCTYPE`` in the prolog (see :func:`scan_prolog`)."""
+    return scan_prolog(text)[0]
 
 
 def _doctype_finding(name: str, line: int) -> Finding:

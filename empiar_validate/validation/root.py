@@ -17,7 +17,7 @@ import re
 from lxml import etree
 
 from empiar_validate.validation.xsd import EMPIAR_NS
-from empiar_validate.xmlsafe import prolog_text
+from empiar_validate.xmlsafe import prolog_text, scan_prolog
 
 ENTRY_TAG = f"{{{EMPIAR_NS}}}entry"
 
@@ -65,31 +65,5 @@ def root_of_bytes(head: bytes) -> str | None:
 
 
 def _skip_prolog(text: str) -> int | None:
-    """Offset of the root start tag after the XML declaration, comments, processing
-    instructions and a DOCTYPE; ``None`` if it is not within ``text``. Each step moves forward,
-    so the loop ends."""
-    pos = 1 if text.startswith("\ufeff") else 3 if text.startswith("\xef\xbb\xbf") else 0
-    n = len(text)
-    while pos < n:
-        while pos < n and text[pos] in " \t\r\n":
-            pos += 1
-        if text.startswith("<?", pos):
-            end = text.find("?>", pos + 2)
-            step = 2
-        elif text.startswith("<!--", pos):
-            end = text.find("-->", pos + 4)
-            step = 3
-        elif text.startswith("<!DOCTYPE", pos):
-            close, bracket = text.find(">", pos), text.find("[", pos)
-            if 0 <= bracket < close:  # an internal subset: up to "]", then ">"
-                subset_end = text.find("]", bracket)
-                close = text.find(">", subset_end) if subset_end >= 0 else -1
-            end, step = close, 1
-        elif text.startswith("<", pos):
-            return pos
-        else:
-            return None
-        if end < 0:
-            return None
-        pos = end + step
-    return None
+    """Offset of the root start tag after the prolog (see :func:`scan_prolog`)."""
+    return scan_prolog(text)[1]
