@@ -77,7 +77,7 @@ def parse_xml_bytes(
             file=name,
         )]
     head = prolog_text(data)
-    offset = _doctype_offset(head)
+    offset = scan_prolog(head)[0]
     if offset is not None:
         return None, [_doctype_finding(name, head[:offset].count("\n") + 1)]
     try:
@@ -126,7 +126,7 @@ def parse_xml_file(
 
 def has_doctype(data: bytes) -> bool:
     """True when the prolog of ``data`` declares a DOCTYPE (refused by :func:`parse_xml_bytes`)."""
-    return _doctype_offset(prolog_text(data)) is not None
+    return scan_prolog(prolog_text(data))[0] is not None
 
 
 _PROLOG_WINDOW = 1 << 20
@@ -175,11 +175,6 @@ def scan_prolog(text: str) -> tuple[int | None, int | None]:
             return doctype, None  # unterminated: the parser reports it as not well-formed
         pos = end + step
     return doctype, None
-
-
-def _doctype_offset(text: str) -> int | None:
-    """Offset of ``<!DOCTYPE`` in the prolog (see :func:`scan_prolog`)."""
-    return scan_prolog(text)[0]
 
 
 def _doctype_finding(name: str, line: int) -> Finding:

@@ -43,7 +43,6 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
     ``--metadata`` an existing regular file, ``--accession-code`` EMPIAR-NNNNN and
     ``--deposition-date`` a real date: a bad flag is the caller's mistake, not the metadata's.
     """
-    import datetime
     import os
     import re
 
@@ -58,13 +57,8 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
     if code is not None and not re.fullmatch(r"EMPIAR-\d{5}", code):
         raise UsageError(f"--accession-code {code!r} is not of the form EMPIAR-NNNNN")
     when = getattr(args, "deposition_date", None)
-    if when is not None:
-        try:
-            datetime.date.fromisoformat(when)
-        except ValueError:
-            raise UsageError(f"--deposition-date {when!r} is not a date YYYY-MM-DD") from None
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
-            raise UsageError(f"--deposition-date {when!r} is not a date YYYY-MM-DD")
+    if when is not None and not _is_iso_date(when):
+        raise UsageError(f"--deposition-date {when!r} is not a date YYYY-MM-DD")
     metadata = getattr(args, "metadata", None)
     if metadata is not None and not os.path.isfile(metadata):
         what = "is not a regular file" if os.path.exists(metadata) else "does not exist"
@@ -94,3 +88,17 @@ def unparsable_metadata_report(command: str, args: argparse.Namespace) -> Report
     report.data = {"dataset": display_path(args.directory), "valid": False}
     report.summary = ["nothing written: the metadata file cannot be parsed"]
     return report
+
+
+def _is_iso_date(text: str) -> bool:
+    """``YYYY-MM-DD`` and a real day (fromisoformat alone also takes ``20240502``)."""
+    import datetime
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -11,7 +11,6 @@ import importlib
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 
 from empiar_validate.findings import Finding, Severity, rule
@@ -287,8 +286,3 @@ def _missing_target(path: str, shown: str) -> Finding:
         )
     return Finding.of(F_BROKEN_LINK, f"broken link to {display_path(target)}", file=shown)
 
-
-def is_image_candidate(path: Path) -> bool:
-    """True when the name alone suggests an image file (used to skip companions quickly)."""
-    ext, _ = split_extension(path.name)
-    return ext in EXTENSIONS

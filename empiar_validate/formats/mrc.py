@@ -169,11 +169,6 @@ MODE_INFO: dict[int, tuple[str, int]] = {
 }
 
 
-def mode_info(mode: int) -> tuple[str, int] | None:
-    """``(EMPIAR voxel type, bits per voxel)`` for an MRC mode, or ``None`` if unknown."""
-    return MODE_INFO.get(mode)
-
-
 def stamp_order(machst: bytes) -> str | None:
     """Byte order the MRC2014 machine stamp says, or ``None`` for an unrecognised stamp."""
     if machst[0] == 0x44 and machst[1] in (0x44, 0x41):

@@ -49,7 +49,7 @@ def root_of_file(path: str | os.PathLike[str]) -> str | None:
 def root_of_bytes(head: bytes) -> str | None:
     """As :func:`root_of_file`, for the first bytes of a document."""
     text = prolog_text(head)
-    pos = _skip_prolog(text)
+    pos = scan_prolog(text)[1]
     if pos is None:
         return None
     match = _START_TAG.match(text, pos)
@@ -63,7 +63,3 @@ def root_of_bytes(head: bytes) -> str | None:
         return None  # an undeclared prefix: not namespace-well-formed, let the parser say so
     return f"{{{namespace}}}{local}" if namespace else local
 
-
-def _skip_prolog(text: str) -> int | None:
-    """Offset of the root start tag after the prolog (see :func:`scan_prolog`)."""
-    return scan_prolog(text)[1]
