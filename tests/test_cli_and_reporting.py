@@ -116,3 +116,9 @@ def test_unparsable_metadata_writes_nothing(run_cli, tmp_path):
     code, stdout, _ = run_cli("package", tmp_path, "--metadata", meta, "-o", tmp_path / "b",
                               "--allow-inside")
     assert code == 1 and "M101" in stdout and not (tmp_path / "b").exists()
+
+
+def test_jobs_must_be_positive_for_every_command(run_cli, tmp_path):
+    for command in (("inspect", tmp_path), ("scan", tmp_path, "-o", tmp_path / "e.xml"),
+                    ("check", tmp_path, "--xml", tmp_path / "e.xml")):
+        assert run_cli(*command, "-j", "0")[0] == 2, command

@@ -32,14 +32,25 @@ def add_jobs_argument(
     parser: argparse.ArgumentParser, what: str = "parallel header reads"
 ) -> None:
     """``-j/--jobs``: bounded concurrency (the default depends on the number of cores)."""
-    parser.add_argument("-j", "--jobs", type=int, default=None,
+    parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                         help=f"{what} (default: chosen from the number of cores)")
+
+
+def _positive_int(text: str) -> int:
+    """argparse type for ``--jobs``: a bad value is a usage error (exit 2) for every command."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def check_dataset_arguments(args: argparse.Namespace) -> None:
     """Usage checks shared by scan, check and package (raise UsageError: exit 2).
 
-    DIR must be a directory, ``--jobs`` positive, and (where the command has them)
+    DIR must be a directory and (where the command has them)
     ``--metadata`` an existing regular file, ``--accession-code`` EMPIAR-NNNNN and
     ``--deposition-date`` a real date: a bad flag is the caller's mistake, not the metadata's.
     """
@@ -51,8 +62,6 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
 
     if not os.path.isdir(args.directory):
         raise UsageError(f"{display_path(args.directory)} is not a directory")
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
     code = getattr(args, "accession_code", None)
     if code is not None and not re.fullmatch(r"EMPIAR-\d{5}", code):
         raise UsageError(f"--accession-code {code!r} is not of the form EMPIAR-NNNNN")
