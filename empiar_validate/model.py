@@ -6,7 +6,7 @@ Shared by ``scan`` (derives them), ``check`` (compares them), the XML emitter an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from empiar_validate.findings import Finding
 from empiar_validate.records import FileRecord
@@ -28,6 +28,7 @@ class ImageSet:
     name: str
     directory: str
     rel_dir: str
+    _: KW_ONLY  # values by keyword: fifteen optional fields are unreadable by position
     category: str | None = None
     header_format: str | None = None
     data_format: str | None = None

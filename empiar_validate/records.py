@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from empiar_validate.findings import Finding, Severity
 
@@ -28,6 +28,7 @@ class FileRecord:
     """
 
     path: str
+    _: KW_ONLY  # everything but the path by keyword: a record reads the same wherever it is built
     format: str | None = None
     header_format: str | None = None
     voxel_type: str | None = None

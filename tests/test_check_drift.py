@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_scan_support import build_dataset, depositor_metadata, write_movie, write_mrc
+from dataset_builders import build_dataset, depositor_metadata, write_movie, write_mrc
 
 from empiar_validate.cli import main
 

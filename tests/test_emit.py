@@ -46,12 +46,17 @@ def full_result() -> ScanResult:
                      publication_location="San Diego", year=2016, volume="579"),
         ],
     )
-    movies = ImageSet("Movies", "/data/movies", "movies", "micrographs - multiframe", "TIFF",
-                      "TIFF", 1200, 40, 1, 40, "UNSIGNED BYTE", VARIABLE, VARIABLE, 0.83, 0.83,
-                      "Gain in the same directory.", "data/movies/*.tiff")
+    movies = ImageSet("Movies", "/data/movies", "movies", category="micrographs - multiframe",
+                      header_format="TIFF", data_format="TIFF", num_images_or_tilt_series=1200,
+                      frames_per_image=40, frame_range_min=1, frame_range_max=40,
+                      voxel_type="UNSIGNED BYTE", image_width=VARIABLE, image_height=VARIABLE,
+                      pixel_width=0.83, pixel_height=0.83, details="Gain in the same directory.",
+                      micrographs_file_pattern="data/movies/*.tiff")
     particles = ImageSet("Particles", "/data/particles", "particles",
-                         "picked particles - single frame - processed", "MRCS", "MRCS", 50000, 1,
-                         voxel_type="32 BIT FLOAT", image_width=256, image_height=256,
+                         category="picked particles - single frame - processed",
+                         header_format="MRCS", data_format="MRCS", num_images_or_tilt_series=50000,
+                         frames_per_image=1, voxel_type="32 BIT FLOAT", image_width=256,
+                         image_height=256,
                          pixel_width=1.0600000619888306, pixel_height=VARIABLE,
                          picked_particles_file_pattern="data/particles/particles.star")
     return ScanResult("data", [particles, movies], [], header=header)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dataset_builders import working_example
 from lxml import etree
-from test_scan_support import working_example
 
 from empiar_validate import vocab
 from empiar_validate.model import ImageSet
@@ -237,10 +237,12 @@ def test_without_metadata_every_required_item_is_named(tmp_path):
 
 
 def _derived() -> ImageSet:
-    rec = FileRecord("movies/a.tiff", "TIFF", "TIFF", "UNSIGNED BYTE", 64, 48, 6, 1.0, 1.0,
-                     "stack")
+    rec = FileRecord("movies/a.tiff", format="TIFF", header_format="TIFF",
+                     voxel_type="UNSIGNED BYTE", width=64, height=48, depth=6, pixel_width=1.0,
+                     pixel_height=1.0, layout="stack")
     s = ImageSet("Micrographs - multiframe (movies)", "/data/movies", "movies",
-                 "micrographs - multiframe", "TIFF", "TIFF", 1, 6, voxel_type="UNSIGNED BYTE",
+                 category="micrographs - multiframe", header_format="TIFF", data_format="TIFF",
+                 num_images_or_tilt_series=1, frames_per_image=6, voxel_type="UNSIGNED BYTE",
                  image_width=64, image_height=48, pixel_width=1.0, pixel_height=1.0,
                  files=[rec])
     s.derived = {"header_format", "data_format", "num_images_or_tilt_series", "frames_per_image",

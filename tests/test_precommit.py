@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_scan_support import build_dataset, depositor_metadata
+from dataset_builders import build_dataset, depositor_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 GIT = ["git", "-c", "user.name=empiar-validate tests", "-c", "user.email=tests@example.org",

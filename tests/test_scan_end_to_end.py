@@ -8,13 +8,13 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from lxml import etree
-from test_scan_support import (
+from dataset_builders import (
     EXPECTED,
     build_dataset,
     depositor_metadata,
     image_set_values,
 )
+from lxml import etree
 
 from empiar_validate.cli import main
 

@@ -20,20 +20,26 @@ from empiar_validate.scan.values import dataset_size, format_decimal, summarize
 
 def movie(path: str, frames: int = 40, w: int = 5760, h: int = 4092, fmt: str = "TIFF",
           voxel: str = "UNSIGNED BYTE", px: float | None = 0.83) -> FileRecord:
-    return FileRecord(path, fmt, fmt, voxel, w, h, frames, px, px, "stack", 100)
+    return FileRecord(path, format=fmt, header_format=fmt, voxel_type=voxel, width=w, height=h,
+                      depth=frames, pixel_width=px, pixel_height=px, layout="stack", size=100)
 
 
 def image(path: str, w: int = 4096, h: int = 4096, voxel: str = "32 BIT FLOAT",
           fmt: str = "MRC", px: float | None = 0.83) -> FileRecord:
-    return FileRecord(path, fmt, fmt, voxel, w, h, 1, px, px, "image", 100)
+    return FileRecord(path, format=fmt, header_format=fmt, voxel_type=voxel, width=w, height=h,
+                      depth=1, pixel_width=px, pixel_height=px, layout="image", size=100)
 
 
 def stack(path: str, n: int, box: int = 256, fmt: str = "MRCS") -> FileRecord:
-    return FileRecord(path, fmt, fmt, "32 BIT FLOAT", box, box, n, 1.06, 1.06, "stack", 100)
+    return FileRecord(path, format=fmt, header_format=fmt, voxel_type="32 BIT FLOAT", width=box,
+                      height=box, depth=n, pixel_width=1.06, pixel_height=1.06, layout="stack",
+                      size=100)
 
 
 def volume(path: str, n: int = 100) -> FileRecord:
-    return FileRecord(path, "MRC", "MRC", "32 BIT FLOAT", n, n, n, 1.06, 1.06, "volume", 100)
+    return FileRecord(path, format="MRC", header_format="MRC", voxel_type="32 BIT FLOAT", width=n,
+                      height=n, depth=n, pixel_width=1.06, pixel_height=1.06, layout="volume",
+                      size=100)
 
 
 def group(records, tmp_path, **kw):
@@ -64,8 +70,9 @@ def test_unnamed_float_image_beside_movies_is_a_gain_reference_in_either_orienta
 
 def test_gain_in_same_format_gets_a_tighter_pattern(tmp_path):
     recs = [movie(f"movies/FoilHole_{i}_Data_fractions.tiff") for i in range(10, 13)]
-    recs.append(FileRecord("movies/gain.tiff", "TIFF", "TIFF", "32 BIT FLOAT", 5760, 4092, 1,
-                           None, None, "image", 10))
+    recs.append(FileRecord("movies/gain.tiff", format="TIFF", header_format="TIFF",
+                           voxel_type="32 BIT FLOAT", width=5760, height=4092, depth=1,
+                           layout="image", size=10))
     [s] = group(recs, tmp_path).image_sets
     assert s.micrographs_file_pattern == "data/movies/FoilHole_*_Data_fractions.tiff"
 
@@ -256,7 +263,7 @@ def test_many_star_globs_use_the_linear_matcher_with_the_same_answers(pattern, n
 def test_hostile_glob_from_an_xml_cannot_hang():
     start = time.perf_counter()
     assert not glob_match("data/" + "*a" * 500 + "b", "data/" + "a" * 250)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5  # hang guard only (quadratic would take minutes)
 
 
 def test_number_formatting_and_dataset_size():

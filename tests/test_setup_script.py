@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,7 @@ def test_setup_fails_clearly_without_a_suitable_python(tmp_path):
     assert not (root / ".venv").exists()
 
 
+@pytest.mark.slow  # creates a real venv and installs into it (~8 s)
 def test_setup_finds_python_in_pyenv_versions(tmp_path):
     """With nothing usable on PATH, a pyenv version directory is found (checked up to venv)."""
     root, env = _sandbox(tmp_path)

@@ -103,7 +103,7 @@ def test_doctype_word_in_a_comment_or_text_is_fine():
 def test_billion_laughs_is_refused_fast():
     start = time.perf_counter()
     tree, findings = parse_xml_bytes(BILLION_LAUGHS, "lol.xml")
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5  # hang guard only: expansion would never end
     assert tree is None and [f.rule for f in findings] == ["X002"]
 
 
@@ -111,7 +111,7 @@ def test_billion_laughs_fixture_is_refused_fast(run_cli):
     fixture = ROOT / "fixtures" / "xml" / "invalid" / "X002-doctype-entities.xml"
     start = time.perf_counter()
     code, out, err = run_cli("validate", fixture)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5  # hang guard only: expansion would never end
     assert code == 1 and "X002" in out and "lol" not in out and err == ""
 
 
@@ -123,7 +123,7 @@ def test_external_entity_is_refused_and_nothing_leaks(tmp_path, secret_file, run
     for fmt in ("text", "json", "junit", "github"):
         start = time.perf_counter()
         code, out, err = run_cli("validate", "--format", fmt, doc)
-        assert time.perf_counter() - start < 1.0
+        assert time.perf_counter() - start < 5  # hang guard only: expansion would never end
         assert code == 1
         assert "TOP-SECRET" not in out + err
 
@@ -149,13 +149,16 @@ def test_too_large_bytes_give_x003():
     assert tree is None and [f.rule for f in findings] == ["X003"]
 
 
-def test_too_large_file_is_refused_without_reading_it(tmp_path):
+def test_too_large_file_is_refused_without_reading_it(tmp_path, monkeypatch):
     big = tmp_path / "huge.xml"
     with open(big, "wb") as fh:  # sparse: costs no disk and must not be read
         fh.truncate(MAX_XML_BYTES + 1)
-    start = time.perf_counter()
+    opened: list[object] = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     tree, findings = parse_xml_file(big)
-    assert time.perf_counter() - start < 0.5
+    monkeypatch.undo()
+    assert opened == []  # refused from its size alone
     assert tree is None and [f.rule for f in findings] == ["X003"]
     assert f"{MAX_XML_BYTES:,}" in findings[0].message
 
