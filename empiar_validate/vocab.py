@@ -65,6 +65,18 @@ VOXEL_TYPE_CODES: dict[str, str] = {
     "T9": "4 BIT INTEGER",
 }
 
+# Values EMPIAR has published for released entries (its API records, 2026-11) that no deposition
+# code names. The schema accepts them (empiar.sch S127 warns); a deposition gives them as 'OT'.
+PUBLISHED_VALUES: dict[str, frozenset[str]] = {
+    "category": frozenset({
+        "micrographs - single frame - non-dose-weighted",
+        "micrographs - single frame - no-doseweighted",
+        "micrographs - focal pairs - processed",
+        "Other",
+    }),
+    "voxel_type": frozenset({"16 BIT FLOAT", "Other"}),
+}
+
 CODE_TABLES: dict[str, dict[str, str]] = {
     "category": CATEGORY_CODES,
     "header_format": HEADER_FORMAT_CODES,

@@ -28,8 +28,8 @@ def line_of(text: str, marker: str, occurrence: int = 1) -> int:
 def test_valid_files_exit_0(run_cli):
     code, out, err = run_cli("validate", *VALID)
     assert code == 0, out
-    assert "validate: OK: 3 checked, 0 error(s), 0 warning(s)" in out
-    assert "empiar.xsd 0.50-ev3 (built in)" in out
+    assert "validate: OK: 4 checked, 0 error(s), 0 warning(s)" in out
+    assert "empiar.xsd 0.50-ev4 (built in)" in out
     assert err == ""
 
 
