@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.lfs import looks_like_pointer
 from empiar_validate.paths import display_path
 from empiar_validate.records import FileRecord
 
@@ -47,8 +48,8 @@ F_UNRECOGNISED = rule(
     "The file is corrupt or not an image; replace it with a valid copy.",
 )
 F_NOT_PRESENT = rule(
-    "F008", Severity.WARNING, "content not present (git-annex/DataLad/DVC placeholder)",
-    "Fetch the content (`git annex get`, `datalad get`, `dvc pull`) to check it.",
+    "F008", Severity.WARNING, "content not present (git-annex/DataLad/DVC/Git LFS placeholder)",
+    "Fetch the content (`git annex get`, `datalad get`, `dvc pull`, `git lfs pull`) to check it.",
 )
 F_READER_FAILED = rule(
     "F009", Severity.ERROR, "header could not be parsed",
@@ -170,6 +171,8 @@ def read_header(
     if got is None:
         return record
     head, size = got
+    if looks_like_pointer(head, size):
+        return _lfs_pointer(head, record)
     ext, compression = split_extension(path.rpartition(os.sep)[2])  # os.path.basename
     magic_comp = "gzip" if head[:2] == b"\x1f\x8b" else "bzip2" if head[:3] == b"BZh" else None
     if magic_comp:
@@ -265,6 +268,21 @@ def _read_fd(fd: int, size: int) -> bytes:
     while len(head) < min(size, HEAD_SIZE) and (more := os.read(fd, HEAD_SIZE - len(head))):
         head += more
     return head
+
+
+def _lfs_pointer(data: bytes, record: FileRecord) -> FileRecord:
+    """A Git LFS pointer stands for content not present: the size and SHA-256 are the
+    content's, from the pointer; a malformed pointer is a finding of its own."""
+    from empiar_validate.lfs import L_BAD_POINTER, describe, parse_pointer
+
+    pointer, reasons = parse_pointer(data)
+    if pointer is None:
+        record.problems.append(Finding.of(L_BAD_POINTER, "; ".join(reasons), file=record.path))
+        return record
+    record.size = pointer.size
+    record.extra["lfs_sha256"] = pointer.sha256
+    record.problems.append(Finding.of(F_NOT_PRESENT, describe(pointer), file=record.path))
+    return record
 
 
 def _reader(key: str) -> ModuleType:

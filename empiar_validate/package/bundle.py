@@ -113,8 +113,12 @@ def build_bundle(
 
     os.makedirs(out_abs, exist_ok=True)
     cache = ChecksumCache(os.path.join(out_abs, CACHE_NAME) if use_cache else None)
+    # Git LFS pointers: the content's SHA-256 and size are in the pointer; nothing to read
+    lfs = {r.path: (str(r.extra["lfs_sha256"]), r.size or 0) for r in result.records
+           if "lfs_sha256" in r.extra}
     sums = checksum_files(((f.path, f.rel) for f in files if f.regular and not f.hidden),
-                          cache=cache, jobs=jobs, quiet=quiet)
+                          cache=cache, jobs=jobs, quiet=quiet,
+                          absent={f.rel: lfs[f.display] for f in files if f.display in lfs})
     cache_findings = [f for f in sums.findings if f.rule == P_CACHE_IGNORED.id]
     ours += [f for f in sums.findings if f.rule != P_CACHE_IGNORED.id]
     # our findings name paths relative to the root; print them as the scan does

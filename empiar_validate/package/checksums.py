@@ -47,6 +47,10 @@ P_CACHE_IGNORED = rule(
     "P132", Severity.INFO, "checksum cache unreadable; every file was hashed",
     "Nothing to do: the cache was rebuilt. Delete it if this repeats.",
 )
+P_FROM_POINTER = rule(
+    "P133", Severity.INFO, "content not present: SHA-256 taken from the Git LFS pointer, no MD5",
+    "Run `git lfs pull` before packaging to list every file in MD5SUMS too.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ class FileSums:
 
     rel: str
     sha256: str
-    md5: str
+    md5: str | None  # None: content not present, its SHA-256 known from a Git LFS pointer
     size: int
 
 
@@ -240,11 +244,14 @@ def checksum_files(
     jobs: int | None = None,
     quiet: bool = False,
     now_ns: Callable[[], int] = time.time_ns,
+    absent: dict[str, tuple[str, int]] | None = None,
 ) -> ChecksumRun:
     """Digest every ``(path, rel)``; reuse cached digests whose stamp still matches.
 
     Unreadable files and files that change while being read become findings and are left out of
-    the sums, so the checksum files never hold a digest that cannot verify.
+    the sums, so the checksum files never hold a digest that cannot verify. ``absent`` maps the
+    ``rel`` of a file whose content is not present (a Git LFS pointer) to the content's SHA-256
+    and size: that digest is listed without reading anything (no MD5 is known for it).
     """
     run = ChecksumRun()
     cache = cache or ChecksumCache(None)
@@ -252,7 +259,11 @@ def checksum_files(
         run.findings.append(Finding.of(P_CACHE_IGNORED, cache.problem, file=CACHE_NAME))
     by_rel: dict[str, FileSums] = {}
     pending: list[tuple[str, str, Stamp]] = []
+    absent = absent or {}
     for path, rel in files:
+        if rel in absent:
+            by_rel[rel] = FileSums(rel, absent[rel][0], None, absent[rel][1])
+            continue
         try:
             st = os.stat(path)
         except OSError as exc:
@@ -326,6 +337,13 @@ def checksum_files(
                         submit_next()
                     save_now_and_then()
     run.sums = [by_rel[k] for k in sorted(by_rel, key=os.fsencode)]
+    listed = sorted((k for k in absent if k in by_rel), key=os.fsencode)
+    if listed:
+        run.findings.append(Finding.of(
+            P_FROM_POINTER, f"{len(listed)} file(s) listed in SHA256SUMS with the SHA-256 of "
+            "their Git LFS pointer and left out of MD5SUMS: "
+            + ", ".join(display_path(k) for k in listed[:5])
+            + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")))
     cache.save(keep=by_rel)
     return run
 
@@ -365,4 +383,5 @@ def checksum_line(digest: str, rel: str) -> bytes:
 def format_checksums(sums: Iterable[FileSums], algorithm: str) -> bytes:
     """The whole ``SHA256SUMS`` (``algorithm="sha256"``) or ``MD5SUMS`` (``"md5"``) content."""
     ordered = sorted(sums, key=lambda s: os.fsencode(s.rel))
-    return b"".join(checksum_line(getattr(s, algorithm), s.rel) for s in ordered)
+    return b"".join(checksum_line(digest, s.rel) for s in ordered
+                    if (digest := getattr(s, algorithm)) is not None)
