@@ -224,5 +224,69 @@ def test_default_moves_to_threads_when_reads_wait(tmp_path, monkeypatch):
     records = read_all(_entries(tmp_path, n), quiet=True)
     assert [r.path for r in records] == [f"f{i:03d}.txt" for i in range(n)]
     main = threading.current_thread().name
-    assert threads[: headers.PROBE_BATCH] == [main] * headers.PROBE_BATCH
-    assert main not in threads[headers.PROBE_BATCH :]  # the rest went to the pool
+    first = headers.PROBE_FIRST  # the first probe batch already shows the waiting
+    assert threads[:first] == [main] * first
+    assert main not in threads[first:]  # the rest went to the pool
+
+
+def _sleepy(monkeypatch, seconds):
+    """record_for waiting ``seconds`` per file, as a read on a network file system does."""
+    real = headers.record_for
+
+    def slow(entry):
+        time.sleep(seconds)
+        return real(entry)
+
+    monkeypatch.setattr(headers, "record_for", slow)
+
+
+def test_pool_is_sized_to_hide_the_waits(tmp_path, monkeypatch):
+    _sleepy(monkeypatch, 0.002)
+    stats = headers.PoolStats()
+    n = 600
+    records = read_all(_entries(tmp_path, n), quiet=True, stats=stats)
+    assert [r.path for r in records] == [f"f{i:03d}.txt" for i in range(n)]
+    assert stats.sequential == headers.PROBE_FIRST
+    # 2 ms of waiting against tens of µs of Python: Little's law asks for far more threads
+    # than the fixed pool this replaced
+    assert stats.sizes[0] > headers.default_jobs()
+
+
+def test_pool_grows_while_growing_pays(tmp_path, monkeypatch):
+    _sleepy(monkeypatch, 0.002)
+    monkeypatch.setattr(headers, "threads_to_hide", lambda wall, cpu: 2)  # a poor first guess
+    stats = headers.PoolStats()
+    entries = _entries(tmp_path, 1200)
+    records = read_all(entries, quiet=True, stats=stats)
+    assert [r.path for r in records] == [e.display for e in entries]
+    # each doubling doubles the reads per second while they wait: the pool keeps doubling
+    assert stats.sizes[:3] == [2, 4, 8]
+    assert stats.threads >= 8
+
+
+def test_pool_steps_back_when_threads_do_not_pay(tmp_path, monkeypatch):
+    _sleepy(monkeypatch, 0.001)
+    stats = headers.PoolStats()
+    entries = _entries(tmp_path, 400)
+    # pretend reading in the calling thread was faster than any pool can be
+    records = headers._read_pooled(entries, lambda n=1: None, 4, grow=True, base_rate=1e9,
+                                   stats=stats)
+    assert [r.path for r in records] == [e.display for e in entries]
+    assert stats.sizes == [4]
+    assert stats.settled == 1
+
+
+def test_threads_to_hide_is_littles_law():
+    assert headers.threads_to_hide(wall=4e-3, cpu=40e-6) == 100
+    assert headers.threads_to_hide(wall=1e-4, cpu=1e-4) == 2
+    assert headers.threads_to_hide(wall=1.0, cpu=0.0) == headers.MAX_JOBS
+    assert headers.threads_to_hide(wall=1.0, cpu=1e-6) == headers.MAX_JOBS
+
+
+def test_a_failing_read_in_the_pool_is_raised_in_the_caller(tmp_path, monkeypatch):
+    def broken(entry):
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(headers, "record_for", broken)
+    with pytest.raises(RuntimeError, match="reader bug"):
+        read_all(_entries(tmp_path, 50), jobs=4, quiet=True)

@@ -308,7 +308,7 @@ def checksum_files(
             cache.save()
             last_save = time.monotonic()
 
-    with progress("computing checksums", total, quiet=quiet) as tick:
+    with progress("computing checksums", total, quiet=quiet, unit="bytes") as tick:
         if jobs == 1:
             for p in pending:
                 _collect(run, by_rel, *work(*p))
