@@ -11,13 +11,16 @@ measured values from typed ones, and merges it after the depositor's own text.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from empiar_validate.findings import Finding, Severity, rule
-from empiar_validate.mdoc import MdocError, mdoc_acquisition, read_mdoc
 from empiar_validate.model import ImageSet
 from empiar_validate.paths import display_path
+
+if TYPE_CHECKING:
+    from empiar_validate.scan.companions import TiltInfo
 
 MAX_MDOCS = 20_000  # per image set; beyond that the first ones (sorted) are representative
 MARKER = "by empiar-validate:"  # every extracted paragraph carries it, so re-runs replace it
@@ -42,12 +45,19 @@ class Acquisition:
         return self.from_headers + [o for doc in self.from_mdoc for o in doc]
 
 
-def collect_acquisition(image_set: ImageSet, *, root: str | None = None) -> Acquisition:
+def collect_acquisition(
+    image_set: ImageSet, *, root: str | None = None,
+    companions: Mapping[str, TiltInfo] | None = None,
+) -> Acquisition:
     """Gather the readers' acquisition dicts and the image set's ``.mdoc`` companions.
 
-    ``root`` is the dataset directory the companions' relative paths start from (the current
-    directory when ``None``).
+    ``companions`` holds the .mdoc files the scan's read stage already parsed, by path; the
+    scan always passes it, so nothing is read twice. Without it (a caller holding only an
+    image set) the .mdoc files are read here, from ``root`` (the current directory when
+    ``None``).
     """
+    from empiar_validate.scan.companions import read_tilt_info
+
     acq = Acquisition()
     for rec in image_set.files:
         values = rec.extra.get("acquisition")
@@ -55,16 +65,18 @@ def collect_acquisition(image_set: ImageSet, *, root: str | None = None) -> Acqu
             acq.from_headers.append(_normalised(values))
     mdocs = sorted(c for c in image_set.companions if c.lower().endswith(".mdoc"))
     for rel in mdocs[:MAX_MDOCS]:
-        path = os.path.join(root, rel) if root else rel
-        try:
-            doc = read_mdoc(path)
-        except (OSError, MdocError) as exc:
-            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            acq.findings.append(Finding.of(P_MDOC_UNREADABLE, text, file=display_path(rel)))
+        if companions is not None:
+            info = companions.get(rel)
+            if info is None:
+                continue
+        else:
+            info = read_tilt_info(os.path.join(root, rel) if root else rel)
+        if info.error is not None:
+            acq.findings.append(Finding.of(P_MDOC_UNREADABLE, info.error,
+                                           file=display_path(rel)))
             continue
-        values = mdoc_acquisition(doc)
-        if values:
-            acq.from_mdoc.append(values)
+        if info.acquisition:
+            acq.from_mdoc.append(info.acquisition)
     return acq
 
 

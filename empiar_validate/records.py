@@ -24,7 +24,8 @@ class FileRecord:
     ``depth`` is the number of frames, sections or images in the file. Pixel sizes are in Å, or
     ``None`` when the header does not say. ``problems`` are findings about this file; a reader
     never raises for a bad file. ``extra`` holds format-specific facts (compression, MRC mode,
-    extended header type, acquisition metadata) as JSON-ready values.
+    extended header type, acquisition metadata) as JSON-ready values. ``companion`` holds
+    what the scan's read stage parsed from a companion file (tilt angles, .mdoc).
     """
 
     path: str
@@ -41,6 +42,9 @@ class FileRecord:
     size: int | None = None
     problems: list[Finding] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
+    # What a companion file says (a tilt list or .mdoc, parsed once in the scan's read stage);
+    # not part of the inspect output.
+    companion: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -110,3 +110,39 @@ def test_text_xml_cannot_hold_is_replaced():
     root = etree.fromstring(entry_xml(result))
     assert root.findtext("e:admin/e:title", namespaces=NS) == \
         "Bad\ufffdtitle with a control character"
+
+
+def _gappy_results() -> list[ScanResult]:
+    """Entries lacking required values in every place the scan can leave one out."""
+    import dataclasses
+
+    full = full_result()
+    empty_contact = Contact(None, None, None, None, None)
+    bare_set = ImageSet(name="Movies", directory="/data/movies", rel_dir="movies")
+    half_set = ImageSet(name="Mics", directory="/data/mics", rel_dir="mics", category="micrographs"
+                        " - single frame", header_format="MRC", data_format="MRC",
+                        num_images_or_tilt_series=3, frames_per_image=1, image_width=8,
+                        pixel_width=1.0)
+    return [
+        ScanResult(root=".", image_sets=[], records=[], header=EntryHeader()),
+        ScanResult(root=".", image_sets=[bare_set, half_set], records=[],
+                   header=EntryHeader()),
+        dataclasses.replace(full, header=dataclasses.replace(
+            full.header, title=None, corresponding_author=empty_contact,
+            principal_investigators=[], authors=[])),
+        dataclasses.replace(full, image_sets=[half_set]),
+    ]
+
+
+def test_gaps_are_exactly_where_the_schema_complains():
+    """The emitter knows which required elements it left out: the X100 findings about element
+    content are at its gaps and nowhere else, so the scan never reads libxml2's messages.
+    (libxml2 stops at the first content error of an element, so a gap after it may draw none.)"""
+    from empiar_validate.scan.emit import entry_document
+
+    for result in _gappy_results():
+        doc = entry_document(result)
+        complaints = {f.xpath for f in validate_entry(doc.xml, "e.xml")
+                      if f.rule == "X100" and "Expected is" in f.message}
+        assert complaints and complaints <= doc.gaps
+    assert entry_document(full_result()).gaps == frozenset()

@@ -15,17 +15,17 @@ from empiar_validate import vocab
 from empiar_validate.model import ImageSet
 from empiar_validate.records import FileRecord
 from empiar_validate.scan.merge import apply_metadata, metadata_entries
-from empiar_validate.scan.metadata import (
-    TOP,
-    HeaderOptions,
-    Spec,
-    check_structure,
-    entry_header,
-    load_metadata,
-)
+from empiar_validate.scan.metaconvert import HeaderOptions, entry_header
+from empiar_validate.scan.metadata import load_metadata
+from empiar_validate.scan.metaspec import TOP, Spec, check_structure
 
 ROOT = Path(__file__).resolve().parent.parent
 XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+def on_disk(root: Path):
+    """What the read stage would have found under ``root``."""
+    return lambda rel: (root / rel).is_file()
 
 
 def load(tmp_path: Path, text: str, name: str = "meta.json"):
@@ -39,7 +39,7 @@ def header(tmp_path: Path, data: dict, **options: str):
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     meta, found = load_metadata(str(path), "m.json")
     assert meta is not None and not found
-    return entry_header(meta, HeaderOptions(**options), root=str(tmp_path))
+    return entry_header(meta, HeaderOptions(**options), present=on_disk(tmp_path))
 
 
 # --------------------------------------------------------------------------- parsing
@@ -84,8 +84,8 @@ def test_yaml_with_the_same_keys_gives_the_same_header(tmp_path):
     yaml_meta, _ = load(tmp_path, yaml.safe_dump(example), "meta.yaml")
     assert yaml_meta.data == json_meta.data
     assert yaml_meta.line("corresponding_author", "country") is not None
-    a = entry_header(json_meta, HeaderOptions(), root=str(tmp_path))
-    b = entry_header(yaml_meta, HeaderOptions(), root=str(tmp_path))
+    a = entry_header(json_meta, HeaderOptions(), present=on_disk(tmp_path))
+    b = entry_header(yaml_meta, HeaderOptions(), present=on_disk(tmp_path))
     assert a[0] == b[0]
 
 
@@ -226,7 +226,7 @@ def test_accession_code_and_deposition_date_may_wait_for_empiar(tmp_path):
 
 
 def test_without_metadata_every_required_item_is_named(tmp_path):
-    h, found = entry_header(None, HeaderOptions(), root=str(tmp_path))
+    h, found = entry_header(None, HeaderOptions(), present=on_disk(tmp_path))
     assert h.title is None and h.authors == []
     assert {f.rule for f in found} == {"M104", "M105", "M115"}
     assert all("no --metadata file" in f.message for f in found)

@@ -132,3 +132,39 @@ def test_package_also_shows_xsd_consequences_as_infos(tmp_path, run_cli):
     assert code == 1 and any(f["rule"] == "M104" for f in findings)
     consequences = [f for f in findings if f["rule"] == "X100" and "Expected is" in f["message"]]
     assert consequences and all(f["severity"] == "info" for f in consequences)
+
+
+def test_each_metadata_and_mdoc_file_is_read_once(tmp_path, run_cli, monkeypatch):
+    """The pipeline runs one way: the command loads --metadata once and hands it to the scan;
+    the read stage parses each .mdoc once for grouping, the tilt checks and the details."""
+    import json
+
+    import empiar_validate.mdoc as mdoc
+    import empiar_validate.scan.metadata as metadata
+
+    root = tmp_path / "ds"
+    _mrcs(root / "tomo", 2)
+    for i in range(2):
+        (root / "tomo" / f"m{i}.mrc.mdoc").write_text(
+            "PixelSpacing = 1.0\n\n[ZValue = 0]\nTiltAngle = 0.0\nExposureDose = 1.5\n",
+            encoding="utf-8")
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"title": "A dataset with two tilt files"}), encoding="utf-8")
+    calls: dict[str, int] = {"mdoc": 0, "metadata": 0}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(mdoc, "read_mdoc", counting("mdoc", mdoc.read_mdoc))
+    monkeypatch.setattr(metadata, "load_metadata", counting("metadata", metadata.load_metadata))
+    for command in ("scan", "package"):
+        calls.update(mdoc=0, metadata=0)
+        out = tmp_path / command
+        out.mkdir()
+        code, _, err = run_cli(command, root, "--metadata", meta, "-o",
+                               out / "e.xml" if command == "scan" else out / "bundle", "-q")
+        assert code == 1 and not err  # the metadata is incomplete
+        assert calls == {"mdoc": 2, "metadata": 1}, command

@@ -13,8 +13,15 @@ from empiar_validate.formats import F_NOT_PRESENT
 from empiar_validate.model import VARIABLE
 from empiar_validate.records import FileRecord
 from empiar_validate.scan import category as cat
-from empiar_validate.scan.companions import annex_size, dvc_placeholders, read_tilt_info
-from empiar_validate.scan.group import file_pattern, glob_match, group_records
+from empiar_validate.scan.companions import (
+    annex_size,
+    dvc_placeholders,
+    read_companions,
+    read_tilt_info,
+)
+from empiar_validate.scan.globs import glob_match
+from empiar_validate.scan.group import group_records
+from empiar_validate.scan.patterns import file_pattern
 from empiar_validate.scan.values import dataset_size, format_decimal, summarize
 
 
@@ -43,7 +50,8 @@ def volume(path: str, n: int = 100) -> FileRecord:
 
 
 def group(records, tmp_path, **kw):
-    return group_records(records, root=str(tmp_path), **kw)
+    read_companions(str(tmp_path), records)  # the read stage parses companions once
+    return group_records(records, **kw)
 
 
 def rules(findings: list[Finding]) -> list[str]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from empiar_validate.reporting import FORMATS, Report, render
+
+if TYPE_CHECKING:
+    from empiar_validate.scan.metadata import MetadataFile
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,26 +78,34 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"metadata file {display_path(metadata)} {what}")
 
 
-def unparsable_metadata_report(command: str, args: argparse.Namespace) -> Report | None:
-    """A report of M101 when ``--metadata`` cannot be parsed, else ``None``.
+def read_metadata_argument(args: argparse.Namespace) -> MetadataFile | None:
+    """The ``--metadata`` file, loaded once for the whole command (``None`` without the flag).
 
-    scan and package then write nothing: an output without the depositor's metadata must not
-    replace a good one. Parsing the small file twice (here and in the scan) costs nothing.
+    ``OSError`` propagates: each command words an unreadable file as its own usage error. What
+    is wrong with the content is reported by the scan, from this one load.
     """
     if getattr(args, "metadata", None) is None:
         return None
-    from empiar_validate.paths import display_path
-    from empiar_validate.scan.metadata import M_SYNTAX, load_metadata
+    from empiar_validate.scan.metadata import read_metadata
 
-    shown = display_path(args.metadata)
-    try:
-        _, found = load_metadata(args.metadata, shown)
-    except OSError:
-        return None  # the command reports an unreadable file as a usage error
-    syntax = [f for f in found if f.rule == M_SYNTAX.id]
-    if not syntax:
+    return read_metadata(args.metadata)
+
+
+def unparsable_metadata_report(
+    command: str, args: argparse.Namespace, source: MetadataFile | None
+) -> Report | None:
+    """A report of M101 when the loaded ``--metadata`` cannot be parsed, else ``None``.
+
+    scan and package then write nothing: an output without the depositor's metadata must not
+    replace a good one.
+    """
+    if source is None or not source.unparsable:
         return None
-    report = Report(command, syntax, checked=[shown])
+    from empiar_validate.paths import display_path
+    from empiar_validate.scan.metadata import M_SYNTAX
+
+    syntax = [f for f in source.findings if f.rule == M_SYNTAX.id]
+    report = Report(command, syntax, checked=[source.shown])
     report.data = {"dataset": display_path(args.directory), "valid": False}
     report.summary = ["nothing written: the metadata file cannot be parsed"]
     return report

@@ -13,6 +13,7 @@ from empiar_validate.commands.common import (
     add_report_arguments,
     check_dataset_arguments,
     emit,
+    read_metadata_argument,
     unparsable_metadata_report,
 )
 from empiar_validate.reporting import Report
@@ -56,15 +57,20 @@ def run(args: argparse.Namespace) -> int:
             f"{display_path(out)} is inside the dataset {display_path(root)}; the bundle is "
             "never written beside the data unless you pass --allow-inside"
         )
-    unparsable = unparsable_metadata_report("package", args)
+    try:
+        source = read_metadata_argument(args)
+    except OSError as exc:  # unreadable metadata
+        raise UsageError(f"cannot package: {exc.strerror or exc}"
+                         + (f": {display_path(exc.filename)}" if exc.filename else "")) from exc
+    unparsable = unparsable_metadata_report("package", args, source)
     if unparsable is not None:
         return emit(unparsable, args.format)
     try:
-        bundle = build_bundle(root, out, metadata_path=args.metadata, jobs=args.jobs,
+        bundle = build_bundle(root, out, metadata=source, jobs=args.jobs,
                               quiet=args.quiet, use_cache=not args.no_cache,
                               accession_code=args.accession_code,
                               deposition_date=args.deposition_date)
-    except OSError as exc:  # unreadable metadata or an unwritable OUT
+    except OSError as exc:  # an unwritable OUT
         raise UsageError(f"cannot package: {exc.strerror or exc}"
                          + (f": {display_path(exc.filename)}" if exc.filename else "")) from exc
     except (SchemaLoadError, SchematronRuntimeError) as exc:

@@ -13,6 +13,7 @@ from empiar_validate.commands.common import (
     add_report_arguments,
     check_dataset_arguments,
     emit,
+    read_metadata_argument,
     unparsable_metadata_report,
 )
 from empiar_validate.model import ImageSet
@@ -43,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.cli import UsageError
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
-    from empiar_validate.scan import as_consequences, scan_dataset, validate_entry
-    from empiar_validate.scan.emit import entry_xml
+    from empiar_validate.scan import consequences, scan_dataset, validate_entry
+    from empiar_validate.scan.emit import entry_document
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
     root, out = args.directory, args.output
@@ -54,16 +55,18 @@ def run(args: argparse.Namespace) -> int:
     parent = os.path.dirname(out) or "."
     if not os.path.isdir(parent):
         raise UsageError(f"directory {display_path(parent)} for the output does not exist")
-    unparsable = unparsable_metadata_report("scan", args)
-    if unparsable is not None:
-        return emit(unparsable, args.format)
     try:
-        result = scan_dataset(root, args.metadata, jobs=args.jobs, quiet=args.quiet,
-                              accession_code=args.accession_code,
-                              deposition_date=args.deposition_date, exclude=[out])
+        source = read_metadata_argument(args)
     except OSError as exc:
         raise UsageError(f"cannot read the metadata file: {exc.strerror or exc}") from exc
-    xml = entry_xml(result)
+    unparsable = unparsable_metadata_report("scan", args, source)
+    if unparsable is not None:
+        return emit(unparsable, args.format)
+    result = scan_dataset(root, source, jobs=args.jobs, quiet=args.quiet,
+                          accession_code=args.accession_code,
+                          deposition_date=args.deposition_date, exclude=[out])
+    doc = entry_document(result)
+    xml = doc.xml
     try:
         write_bytes_atomic(out, xml)
     except OSError as exc:
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     except (SchemaLoadError, SchematronRuntimeError) as exc:
         raise UsageError(f"wrote {shown} but cannot validate it: {exc}") from None
     valid = not has_errors(validation)
-    report = Report("scan", result.findings + as_consequences(validation, result.findings),
+    report = Report("scan", result.findings + consequences(validation, result.findings, doc.gaps),
                     checked=[s.name for s in result.image_sets] or [display_path(root)])
     report.data = {
         "dataset": display_path(root),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import ImageSet
@@ -107,8 +107,14 @@ def name_problem(name: str) -> tuple[object, str] | None:
     return P_UNSAFE_NAME, f"name has characters outside A-Z a-z 0-9 . _ - ({shown})"
 
 
-def layout_advice(root: str, files: Sequence[DatasetFile]) -> list[Finding]:
-    """Names, empty files, outward links, large files and hidden files (one finding per name)."""
+def layout_advice(
+    root: str, files: Sequence[DatasetFile], *, scanned: Collection[str] = frozenset(),
+) -> list[Finding]:
+    """Names, empty files, outward links, large files and hidden files (one finding per name).
+
+    ``scanned`` holds the (display) paths the scan's read stage already read: an empty one
+    among them is the scan's to report (F005), so it is not reported again here (P103 is for
+    the files only the bundle sees)."""
     findings: list[Finding] = []
     seen_dirs: set[str] = set()
     hidden: dict[str, int] = defaultdict(int)
@@ -139,7 +145,7 @@ def layout_advice(root: str, files: Sequence[DatasetFile]) -> list[Finding]:
             link, target = outside
             findings.append(Finding.of(
                 P_LINK_OUTSIDE, f"link to {display_path(target)}", file=display_path(link)))
-        if f.regular and f.size == 0:
+        if f.regular and f.size == 0 and f.display not in scanned:
             findings.append(Finding.of(P_EMPTY, "file is empty", file=f.display))
         if f.size is not None and f.size > HTTP_TARBALL_LIMIT:
             large["/".join(parts[:-1]) or "."].append(f)

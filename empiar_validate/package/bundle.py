@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from empiar_validate.atomic import write_bytes_atomic, write_text_atomic
 from empiar_validate.findings import Finding
-from empiar_validate.formats import F_EMPTY
 from empiar_validate.model import ScanResult
-from empiar_validate.package.advice import P_EMPTY, deposition_advice, layout_advice
+from empiar_validate.package.advice import deposition_advice, layout_advice
 from empiar_validate.package.checksums import (
     CACHE_NAME,
     P_CACHE_IGNORED,
@@ -26,11 +25,13 @@ from empiar_validate.package.checksums import (
     checksum_files,
     format_checksums,
 )
-from empiar_validate.package.deposition import P_MISSING_FIELD, deposition_json, dump_json
+from empiar_validate.package.deposition import deposition_json, dump_json
 from empiar_validate.package.inventory import inventory
 from empiar_validate.package.plan import TransferPlan, build_plan, render_summary
 from empiar_validate.paths import display_path
-from empiar_validate.scan.metadata import M_MISSING
+
+if TYPE_CHECKING:
+    from empiar_validate.scan.metadata import MetadataFile
 
 ENTRY_XML = "entry.xml"
 DEPOSITION_JSON = "deposition.json"
@@ -58,23 +59,11 @@ def is_inside(path: str, directory: str) -> bool:
     return p == d or p.startswith(d.rstrip(os.sep) + os.sep)
 
 
-def _unique(findings: Iterable[Finding]) -> list[Finding]:
-    """Drop exact repeats (the scan and package may both report an unreadable .mdoc)."""
-    seen: set[tuple[object, ...]] = set()
-    out = []
-    for f in findings:
-        key = (f.rule, f.file, f.image_set, f.field_name, f.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
-
-
 def build_bundle(
     root: str,
     out: str,
     *,
-    metadata_path: str | None = None,
+    metadata: MetadataFile | str | None = None,
     jobs: int | None = None,
     quiet: bool = False,
     use_cache: bool = True,
@@ -83,15 +72,18 @@ def build_bundle(
 ) -> Bundle:
     """Scan ``root``, then write the bundle into ``out`` (created if absent).
 
-    Raises ``OSError`` only when the metadata cannot be read or ``out`` cannot be written.
+    ``metadata`` is the file the command loaded once (or a path). Every fact is reported by
+    one layer: the scan reports the data and the metadata, the bundle only what it alone sees
+    (layout, checksums, what deposition.json cannot express). Raises ``OSError`` only when the
+    metadata cannot be read or ``out`` cannot be written.
     """
-    from empiar_validate.scan import as_consequences, scan_dataset, shower, validate_entry
-    from empiar_validate.scan.emit import entry_xml
+    from empiar_validate.scan import consequences, scan_dataset, shower, validate_entry
+    from empiar_validate.scan.emit import entry_document
 
     root_abs, out_abs = os.path.abspath(root), os.path.abspath(out)
     inside = is_inside(out_abs, root_abs)
     show = shower(root)
-    result = scan_dataset(root, metadata_path, jobs=jobs, quiet=quiet,
+    result = scan_dataset(root, metadata, jobs=jobs, quiet=quiet,
                           accession_code=accession_code, deposition_date=deposition_date)
     findings = list(result.findings)
     if inside:
@@ -103,13 +95,14 @@ def build_bundle(
     # scan_dataset has already put the extracted acquisition facts into each image set's details,
     # so the XML and the JSON carry the same text.
     ours: list[Finding] = []
-    xml = entry_xml(result)
-    findings += as_consequences(validate_entry(xml, ENTRY_XML), result.findings)
+    entry = entry_document(result)
+    xml = entry.xml
+    findings += consequences(validate_entry(xml, ENTRY_XML), result.findings, entry.gaps)
 
     files = inventory(root, exclude=out_abs if inside else None)
-    ours += layout_advice(root_abs, files)
+    ours += layout_advice(root_abs, files, scanned={r.path for r in result.records})
     ours += deposition_advice(result.image_sets, files, result.metadata)
-    doc, doc_findings = deposition_json(result.image_sets, result.metadata)
+    doc, doc_findings = deposition_json(result.image_sets, result.metadata, after_scan=True)
 
     os.makedirs(out_abs, exist_ok=True)
     cache = ChecksumCache(os.path.join(out_abs, CACHE_NAME) if use_cache else None)
@@ -124,15 +117,9 @@ def build_bundle(
     # our findings name paths relative to the root; print them as the scan does
     ours = [dataclasses.replace(f, file=show(f.file)) if f.file is not None else f
             for f in ours]
-    empty_known = {f.file for f in findings if f.rule == F_EMPTY.id}
-    ours = [f for f in ours if not (f.rule == P_EMPTY.id and f.file in empty_known)]
     cache_findings = [dataclasses.replace(f, file=display_path(os.path.join(out, CACHE_NAME)))
                       for f in cache_findings]
-    # scan reports missing values as M104 already; keep only what it did not say
-    known = {(f.image_set, f.field_name) for f in findings if f.rule == M_MISSING.id}
-    doc_findings = [f for f in doc_findings if f.rule != P_MISSING_FIELD.id
-                    or (f.image_set, f.field_name) not in known]
-    findings = _unique(findings + ours + doc_findings + cache_findings)
+    findings = findings + ours + doc_findings + cache_findings
 
     plan = build_plan(root_abs, result.image_sets, files)
     title = result.metadata.get("title")

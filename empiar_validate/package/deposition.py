@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from empiar_validate.acquisition import merge_details
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import VARIABLE, ImageSet
+from empiar_validate.scan.merge import REQUIRED_VALUES
 from empiar_validate.vocab import encode_code
 
 # Top-level keys of empiar_deposition.schema.json, in the order the depositor's example uses.
@@ -112,6 +113,7 @@ def deposition_json(
     metadata: Mapping[str, object],
     *,
     details: Mapping[str, str | None] | None = None,
+    after_scan: bool = False,
 ) -> tuple[dict[str, object], list[Finding]]:
     """The deposition document and the findings about what it lacks.
 
@@ -120,6 +122,8 @@ def deposition_json(
     (``scan``'s XML-only ``accession_code`` and ``deposition_date``, typos that ``scan``
     reports as M102) are left out: the API takes only its own fields. ``details``
     maps an image set's directory to extracted acquisition text, appended after the user's own.
+    ``after_scan`` says the image sets come from a scan, which has already reported every
+    unknown required value (M104): only what the JSON alone lacks is reported then.
     """
     findings: list[Finding] = []
     details = details or {}
@@ -143,6 +147,8 @@ def deposition_json(
                                    field_name="imagesets"))
     for s, entry in zip(image_sets, doc["imagesets"], strict=True):  # type: ignore[call-overload]
         for key in IMAGESET_REQUIRED:
+            if after_scan and key in REQUIRED_VALUES and getattr(s, key) is None:
+                continue  # unknown: the scan reported it (M104), with the fix
             if entry.get(key) in (None, ""):
                 findings.append(Finding.of(
                     P_MISSING_FIELD, f"image set {s.name!r}: {key} is unknown",

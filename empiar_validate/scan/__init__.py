@@ -1,9 +1,17 @@
 """Scan a dataset directory into image sets, completed from the user's metadata.
 
-    walk -> read headers (bounded threads) -> DVC/annex placeholders -> group into image sets
-      -> metadata (load, check, convert) -> complete image sets -> ScanResult
+The pipeline runs one way, and only the read stage touches the disk:
 
-:func:`scan_dataset` does no output; ``scan.emit.entry_xml`` turns the result into XML and
+    read:  walk -> headers (bounded threads) -> companions (.mdoc, tilt lists) parsed once
+           -> DVC/annex placeholders
+    group: records -> image sets (scan.group)
+    merge: metadata loaded once (scan.metadata), checked (scan.metaspec), converted
+           (scan.metaconvert) and merged (scan.merge) -> ScanResult with every finding
+    emit:  ScanResult -> entry XML and its gaps (scan.emit)
+    validate: XSD + Schematron; complaints at the gaps follow from values already reported
+           missing (:func:`consequences`)
+
+:func:`scan_dataset` does no output; ``scan.emit.entry_document`` turns the result into XML and
 :func:`validate_entry` validates that XML with the project's XSD + Schematron.
 """
 
@@ -13,14 +21,18 @@ import dataclasses
 import os
 import posixpath
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from empiar_validate.findings import Finding, Severity
 from empiar_validate.model import ScanResult
 from empiar_validate.paths import display_path
 from empiar_validate.records import FileRecord
 
-__all__ = ["ScanResult", "inside", "read_dataset", "scan_dataset", "shower", "validate_entry"]
+if TYPE_CHECKING:
+    from empiar_validate.scan.metadata import MetadataFile
+
+__all__ = ["ScanResult", "consequences", "inside", "read_dataset", "scan_dataset", "shower",
+           "validate_entry"]
 
 
 def shower(root: str) -> Callable[[str], str]:
@@ -56,7 +68,12 @@ def read_dataset(
     names files to leave out (the entry XML when it is written inside the dataset, so it does
     not count towards the dataset it describes)."""
     from empiar_validate.headers import read_all
-    from empiar_validate.scan.companions import annex_size, dvc_placeholders, is_not_present
+    from empiar_validate.scan.companions import (
+        annex_size,
+        dvc_placeholders,
+        is_not_present,
+        read_companions,
+    )
     from empiar_validate.walk import walk
 
     show = show or shower(root)
@@ -71,12 +88,14 @@ def read_dataset(
             if rec.size is None and is_not_present(rec):
                 rec.size = annex_size(os.path.join(root, rec.path))
     placeholders, findings = dvc_placeholders(root, records, show)
-    return sorted(records + placeholders, key=lambda r: r.path), findings
+    records = sorted(records + placeholders, key=lambda r: r.path)
+    read_companions(root, records)
+    return records, findings
 
 
 def scan_dataset(
     root: str,
-    metadata_path: str | None = None,
+    metadata: MetadataFile | str | None = None,
     *,
     jobs: int | None = None,
     quiet: bool = False,
@@ -86,15 +105,18 @@ def scan_dataset(
 ) -> ScanResult:
     """Scan ``root`` (whose contents become ``/data/`` in the entry) and merge the metadata.
 
-    Raises ``OSError`` only when the metadata file cannot be read (a usage problem); everything
-    about the data or the metadata's content is a finding in the result. ``exclude`` names files
-    to leave out (the output XML, when it is written inside ``root``).
+    ``metadata`` is the file the command loaded once (:func:`scan.metadata.read_metadata`), or
+    a path to load here. Raises ``OSError`` only when that file cannot be read (a usage
+    problem); everything about the data or the metadata's content is a finding in the result,
+    the loading problems included. ``exclude`` names files to leave out (the output XML, when
+    it is written inside ``root``).
     """
     from empiar_validate.acquisition import (
         collect_acquisition,
         describe_acquisition,
         merge_details,
     )
+    from empiar_validate.scan.companions import tilt_infos
     from empiar_validate.scan.group import group_records
     from empiar_validate.scan.merge import (
         apply_metadata,
@@ -102,32 +124,32 @@ def scan_dataset(
         missing_values,
         relabel,
     )
-    from empiar_validate.scan.metadata import (
-        HeaderOptions,
-        check_structure,
-        entry_header,
-        load_metadata,
-    )
+    from empiar_validate.scan.metaconvert import HeaderOptions, entry_header
+    from empiar_validate.scan.metadata import read_metadata
+    from empiar_validate.scan.metaspec import check_structure
     from empiar_validate.scan.values import dataset_size
     from empiar_validate.scan.vocabcheck import outside_vocabulary
 
     show = shower(root)
     findings: list[Finding] = []
-    meta = None
+    source = read_metadata(metadata) if isinstance(metadata, str) else metadata
+    meta = source.meta if source is not None else None
     raw_metadata: dict[str, object] = {}
-    if metadata_path is not None:
-        meta, found = load_metadata(metadata_path, display_path(metadata_path))
-        findings.extend(found)
+    if source is not None:
+        findings.extend(source.findings)
         if meta is not None:
             findings.extend(check_structure(meta))
             raw_metadata = meta.data
 
+    # read: the only stage that touches the disk
     records, found = read_dataset(root, jobs=jobs, quiet=quiet, show=show, exclude=exclude)
     findings.extend(found)
+    companions = tilt_infos(records)
+    paths = {r.path for r in records}
 
     entries, found = metadata_entries(meta)
     findings.extend(found)
-    grouping = group_records(records, root=root, show=show,
+    grouping = group_records(records, show=show,
                              anchors={rel: e.category for rel, e in entries.items()})
     image_sets, found, renamed = apply_metadata(meta, entries, grouping.image_sets, show)
     findings.extend(found)
@@ -138,14 +160,15 @@ def scan_dataset(
             findings.extend(missing_values(s, show))
         # Reprocessing facts (dose, kV, Cs, camera) from headers and .mdoc files go into the
         # details, labelled as extracted, after the depositor's own text (EMPIAR's FAQ asks).
-        acq = collect_acquisition(s, root=root)
+        acq = collect_acquisition(s, companions=companions)
         findings.extend(_rebase(acq.findings, show))
         s.details = merge_details(s.details, describe_acquisition(acq))
 
     header, found = entry_header(
-        meta, HeaderOptions(accession_code, deposition_date), root=root
+        meta, HeaderOptions(accession_code, deposition_date),
+        present=lambda rel: posixpath.normpath(rel) in paths,
     )
-    if meta is not None or metadata_path is None:  # an unparsable file: M101 says it all
+    if meta is not None or source is None:  # an unparsable file: M101 says it all
         findings.extend(found)
     total = sum(r.size or 0 for r in records)
     header.dataset_size, header.dataset_size_units = dataset_size(total)
@@ -190,24 +213,29 @@ def file_problems(records: Iterable[FileRecord]) -> list[Finding]:
     return out
 
 
-def as_consequences(validation: list[Finding], findings: list[Finding]) -> list[Finding]:
-    """XSD findings about a required element that is absent, shown as info when the scan has
-    already said what is missing (M104): one error per fact, and the fix where it belongs.
+def consequences(
+    validation: list[Finding], findings: list[Finding], gaps: Iterable[str]
+) -> list[Finding]:
+    """XSD findings at the entry's gaps (elements left out because their value is unknown,
+    :class:`scan.emit.EntryDocument`), shown as info when the scan has already said what is
+    missing (M104): one error per fact, and the fix where it belongs.
 
-    The exit code is unchanged (the M104 errors keep it at 1); once the metadata is complete
-    any remaining XSD error is an error again.
+    The gaps are known when the XML is written, so this needs no reading of libxml2's
+    messages. The exit code is unchanged (the M104 errors keep it at 1); once the metadata is
+    complete any remaining XSD error is an error again.
     """
-    from empiar_validate.scan.metadata import M_MISSING
+    from empiar_validate.scan.metaconvert import M_MISSING
     from empiar_validate.validation.xsd import XSD_VIOLATION
 
-    if not any(f.rule == M_MISSING.id for f in findings):
+    sites = set(gaps)
+    if not sites or not any(f.rule == M_MISSING.id for f in findings):
         return validation
     return [
         dataclasses.replace(
             f, severity=Severity.INFO, fix=None,
             message=f"follows from the missing values reported as {M_MISSING.id}: {f.message}",
         )
-        if f.rule == XSD_VIOLATION.id and "Expected is" in f.message else f
+        if f.rule == XSD_VIOLATION.id and f.xpath in sites else f
         for f in validation
     ]
 

@@ -46,7 +46,8 @@ PATTERN_CATEGORIES = frozenset({
     DIFFRACTION,
 })
 
-TILT_EXTENSIONS = (".st", ".ali", ".preali")
+# Extensions IMOD gives tilt-series image stacks (raw, aligned, pre-aligned); not companions.
+TILT_STACK_EXTENSIONS = (".st", ".ali", ".preali")
 PARTICLE_BOX_MAX = 1024  # square stacks up to this size, not named otherwise, are particles
 
 _HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -87,7 +88,7 @@ def file_category(rec: FileRecord, *, tilt_companion: bool = False) -> str:
     hint = name_hint(rec.path)
     if is_volume(rec):
         return SUBTOMOGRAMS if hint == SUBTOMOGRAMS else VOLUMES
-    if tilt_companion or ext in TILT_EXTENSIONS or (hint == TILT and frames_of(rec) > 1):
+    if tilt_companion or ext in TILT_STACK_EXTENSIONS or (hint == TILT and frames_of(rec) > 1):
         return TILT
     if hint in (CLASSES, PARTICLES):
         return hint

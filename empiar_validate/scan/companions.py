@@ -29,7 +29,8 @@ COMPANION_KINDS: dict[str, str] = {
     ".xml": "xml",
     ".dvc": "dvc",
 }
-TILT_EXTENSIONS = (".mdoc", ".rawtlt", ".tlt")
+# Companion files that list a tilt series' tilts (SerialEM .mdoc, IMOD .rawtlt/.tlt).
+TILT_COMPANION_EXTENSIONS = (".mdoc", ".rawtlt", ".tlt")
 
 G_DVC_BAD = rule(
     "G108", Severity.WARNING, "DVC pointer file cannot be read",
@@ -53,11 +54,15 @@ class DvcOut:
 
 @dataclass(slots=True)
 class TiltInfo:
-    """What a tilt companion says: the number of tilts (angles or ``[ZValue]`` sections) and,
-    for per-tilt layouts, the frame files an .mdoc names (``SubFramePath`` basenames)."""
+    """What a tilt companion says, read once in the read stage: the number of tilts (angles or
+    ``[ZValue]`` sections), for per-tilt layouts the frame files an .mdoc names
+    (``SubFramePath`` basenames), the .mdoc's per-tilt acquisition values, and why an .mdoc
+    could not be read (``error``; the scan reports it where the values would be used)."""
 
     tilts: int | None = None
     subframes: list[str] = field(default_factory=list)
+    acquisition: list[dict[str, object]] = field(default_factory=list)
+    error: str | None = None
 
 
 def companion_kind(name: str) -> str | None:
@@ -91,18 +96,19 @@ def read_tilt_info(path: str) -> TiltInfo:
     """Tilts in a ``.mdoc`` (its image sections) or ``.rawtlt``/``.tlt`` (one angle per
     non-empty line). Unreadable or oversized files give an empty :class:`TiltInfo`."""
     if path.lower().endswith(".mdoc"):
-        from empiar_validate.mdoc import MdocError, read_mdoc
+        from empiar_validate.mdoc import MdocError, mdoc_acquisition, read_mdoc
 
         try:
             doc = read_mdoc(path)
-        except (OSError, MdocError):
-            return TiltInfo()
+        except (OSError, MdocError) as exc:
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return TiltInfo(error=text)
         frames = []
         for section in doc.images:
             sub = section.values.get("SubFramePath")
             if sub:
                 frames.append(sub.replace("\\", "/").rsplit("/", 1)[-1])
-        return TiltInfo(len(doc.images), sorted(frames))
+        return TiltInfo(len(doc.images), sorted(frames), mdoc_acquisition(doc))
     text = _read_text(path)
     if text is None:
         return TiltInfo()
@@ -119,13 +125,29 @@ def read_tilt_info(path: str) -> TiltInfo:
     return TiltInfo(count)
 
 
+_STEM_SUFFIXES = frozenset((*TILT_COMPANION_EXTENSIONS, *EXTENSIONS, ".gz", ".bz2"))
+
+
+def read_companions(root: str, records: list[FileRecord]) -> None:
+    """The read stage for companions: parse every tilt companion once into its record
+    (``record.companion``), so grouping, acquisition details and ``check`` never open it again."""
+    for rec in records:
+        if rec.path.lower().endswith(TILT_COMPANION_EXTENSIONS):
+            rec.companion = read_tilt_info(os.path.join(root, rec.path))
+
+
+def tilt_infos(records: list[FileRecord]) -> dict[str, TiltInfo]:
+    """The parsed tilt companions among ``records``, by path."""
+    return {r.path: r.companion for r in records if isinstance(r.companion, TiltInfo)}
+
+
 def tilt_stem(name: str) -> str:
     """The image name a tilt companion belongs to: ``TS_01.mrc.mdoc`` and ``TS_01.rawtlt``
     both give ``TS_01``."""
     base = name
     for _ in range(3):  # strip at most companion + image + compression suffixes
         stem, ext = posixpath.splitext(base)
-        if not ext or ext.lower() not in (*TILT_EXTENSIONS, *EXTENSIONS, ".gz", ".bz2"):
+        if not ext or ext.lower() not in _STEM_SUFFIXES:
             break
         base = stem
     return base

@@ -21,20 +21,14 @@ from empiar_validate.model import VARIABLE
 from empiar_validate.records import FileRecord
 from empiar_validate.scan import category as cat
 from empiar_validate.scan.companions import (
-    TILT_EXTENSIONS,
     has_image_extension,
     is_not_present,
-    read_tilt_info,
+    tilt_infos,
 )
-from empiar_validate.scan.group import (
-    MAX_LISTED,
-    deepest,
-    glob_escape,
-    glob_match,
-    is_within,
-    per_tilt_series,
-    rel_directory,
-)
+from empiar_validate.scan.globs import glob_escape, glob_match
+from empiar_validate.scan.group import MAX_LISTED, deepest, rel_directory
+from empiar_validate.scan.patterns import is_within
+from empiar_validate.scan.tilts import per_tilt_series
 from empiar_validate.scan.values import Summary, as_float, dataset_size, same_pixel, summarize
 
 NS = "http://pdbe.org/empiar"
@@ -259,9 +253,7 @@ def _compare_set(
     category = s.values.get("category")
     series = None
     if category in cat.TILT_CATEGORIES:
-        infos = {r.path: read_tilt_info(os.path.join(root, r.path)) for r in companions
-                 if r.path.lower().endswith(TILT_EXTENSIONS)}
-        series = per_tilt_series(members, infos)
+        series = per_tilt_series(members, tilt_infos(companions))
     summary = summarize(category, members, series=series)
     report["disk"] = _summary_json(summary)
     pp = s.values.get("pickedParticlesFilePattern", "").lstrip("/")

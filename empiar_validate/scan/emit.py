@@ -9,15 +9,14 @@ formatting.
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from typing import Any
 
 from empiar_validate.model import Citation, Contact, ImageSet, Person, ScanResult
 from empiar_validate.scan.values import format_value
+from empiar_validate.scan.xmlchars import NOT_XML
 
 NS = "http://pdbe.org/empiar"
-# Characters XML 1.0 cannot carry at all (lxml refuses them); metadata.py reports them as M103.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
@@ -25,38 +24,73 @@ def xml_safe(text: str) -> str:
     return NOT_XML.sub("\ufffd", text)
 
 
+@dataclass(frozen=True, slots=True)
+class EntryDocument:
+    """The entry XML and where it lacks a required element because the value is unknown.
+
+    ``gaps`` are the readable XPaths (as X100 findings carry them) of the places the XML Schema
+    complains about each gap: the first element after the first missing required child, or the
+    parent when nothing follows. They are known here, when the element is left out, so the
+    scan can tell a schema complaint that only follows from a missing value from a real one
+    without reading libxml2's message text.
+    """
+
+    xml: bytes
+    sites: tuple[Any, ...]  # the elements of the tree the XML was written from
+
+    @property
+    def gaps(self) -> frozenset[str]:
+        """The gaps' readable XPaths (computed on demand: it needs the validation package,
+        which writing the XML alone does not)."""
+        from empiar_validate.validation.locations import readable_path
+
+        return frozenset(readable_path(el) for el in self.sites)
+
+
 def entry_xml(result: ScanResult) -> bytes:
     """The entry XML for ``result`` as UTF-8 bytes with an XML declaration."""
+    return entry_document(result).xml
+
+
+def entry_document(result: ScanResult) -> EntryDocument:
+    """The entry XML for ``result`` and its gaps (see :class:`EntryDocument`)."""
     from lxml import etree
 
     h = result.header
+    gaps = _Gaps()
     root = etree.Element(f"{{{NS}}}entry", nsmap={None: NS})
     if h.accession_code:
         root.set("accessionCode", h.accession_code)
     root.set("public", "false")  # carries contact e-mails: a private header
 
     admin = _sub(root, "admin")
-    _text(admin, "currentStatus", h.status)
+    _text(admin, "currentStatus", h.status, gaps)
     dates = _sub(admin, "keyDates")
     _text(dates, "depositionDate", h.deposition_date)
     _text(dates, "releaseDate", h.release_date)
-    _text(admin, "title", h.title)
+    _text(admin, "title", h.title, gaps)
     if h.corresponding_author:
-        _contact(admin, "correspondingAuthor", h.corresponding_author)
+        _contact(admin, "correspondingAuthor", h.corresponding_author, gaps)
+    else:
+        gaps.mark(admin)
     for pi in h.principal_investigators:
-        _contact(admin, "principalInvestigator", pi)
+        _contact(admin, "principalInvestigator", pi, gaps)
+    if not h.principal_investigators:
+        gaps.mark(admin)
     authors = _sub(admin, "authorsList")
     for person in h.authors:
-        el = _text(authors, "author", person.name)
+        el = _text(authors, "author", person.name, gaps)
         if person.orcid and el is not None:
             el.set("authorORCID", person.orcid)
+    if not h.authors:
+        gaps.mark(authors)
     _text(admin, "scipionWorkflow", h.workflow_file)
-    size = _text(admin, "datasetSize", h.dataset_size)
+    size = _text(admin, "datasetSize", h.dataset_size, gaps)
     if size is not None:
         size.set("units", h.dataset_size_units)
     if h.accession_code:
         _text(admin, "entryDOI", f"10.6019/{h.accession_code}")
-    _text(admin, "experimentType", h.experiment_type)
+    _text(admin, "experimentType", h.experiment_type, gaps)
 
     if h.emdb_entries or h.citations or h.biostudies_entries or h.idr_entries or \
             h.empiar_entries:
@@ -71,10 +105,29 @@ def entry_xml(result: ScanResult) -> bytes:
         _list(refs, "relatedEmpiarEntries", "empiarEntry", h.empiar_entries)
 
     for s in sorted(result.image_sets, key=lambda s: (s.directory, s.name)):
-        _image_set(root, s)
+        _image_set(root, s, gaps)
+    if not result.image_sets:
+        gaps.mark(root)
     etree.indent(root, space="  ")
     body = etree.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+    return EntryDocument(xml, tuple(gaps.sites()))
+
+
+class _Gaps:
+    """Required children left out, as (parent, number of children it had at that point)."""
+
+    def __init__(self) -> None:
+        self._first: dict[int, tuple[Any, int]] = {}
+
+    def mark(self, parent: Any) -> None:
+        """A required child of ``parent`` is missing at its current end."""
+        self._first.setdefault(id(parent), (parent, len(parent)))
+
+    def sites(self) -> list[Any]:
+        """Where the schema complains: the element after the first gap, else the parent."""
+        return [parent[index] if index < len(parent) else parent
+                for parent, index in self._first.values()]
 
 
 def _sub(parent: Any, tag: str) -> Any:
@@ -83,9 +136,12 @@ def _sub(parent: Any, tag: str) -> Any:
     return etree.SubElement(parent, f"{{{NS}}}{tag}")
 
 
-def _text(parent: Any, tag: str, value: object) -> Any:
-    """A child with text, or nothing when ``value`` is ``None``."""
+def _text(parent: Any, tag: str, value: object, required: _Gaps | None = None) -> Any:
+    """A child with text, or nothing when ``value`` is ``None`` (a gap when the schema requires
+    the element: pass the gaps as ``required``)."""
     if value is None:
+        if required is not None:
+            required.mark(parent)
         return None
     el = _sub(parent, tag)
     el.text = xml_safe(format_value(value))
@@ -99,19 +155,19 @@ def _list(parent: Any, wrapper: str, tag: str, values: list[str]) -> None:
             _text(w, tag, v)
 
 
-def _contact(parent: Any, tag: str, c: Contact) -> None:
+def _contact(parent: Any, tag: str, c: Contact, gaps: _Gaps) -> None:
     el = _sub(parent, tag)
     el.set("private", "true")
     _text(el, "authorORCID", c.orcid)
     _text(el, "title", c.title)
-    _text(el, "firstName", c.first_name)
+    _text(el, "firstName", c.first_name, gaps)
     _text(el, "middleName", c.middle_name)
-    _text(el, "lastName", c.last_name)
-    _text(el, "organization", c.organization)
+    _text(el, "lastName", c.last_name, gaps)
+    _text(el, "organization", c.organization, gaps)
     _text(el, "street", c.street)
-    _text(el, "townOrCity", c.town_or_city)
+    _text(el, "townOrCity", c.town_or_city, gaps)
     _text(el, "stateOrProvince", c.state_or_province)
-    _text(el, "country", c.country)
+    _text(el, "country", c.country, gaps)
     _text(el, "postOrZipCode", c.post_or_zip)
     _text(el, "email", c.email)
     for kind, number in (("telephone", c.telephone), ("fax", c.fax)):
@@ -160,25 +216,25 @@ def _citation(parent: Any, c: Citation) -> None:
     _text(el, "details", c.details)
 
 
-def _image_set(root: Any, s: ImageSet) -> None:
+def _image_set(root: Any, s: ImageSet, gaps: _Gaps) -> None:
     el = _sub(root, "imageSet")
-    _text(el, "name", s.name)
-    _text(el, "directory", s.directory)
-    _text(el, "category", s.category)
-    _text(el, "headerFormat", s.header_format)
-    _text(el, "dataFormat", s.data_format)
-    _text(el, "numImagesOrTiltSeries", s.num_images_or_tilt_series)
-    _text(el, "framesPerImage", s.frames_per_image)
+    _text(el, "name", s.name, gaps)
+    _text(el, "directory", s.directory, gaps)
+    _text(el, "category", s.category, gaps)
+    _text(el, "headerFormat", s.header_format, gaps)
+    _text(el, "dataFormat", s.data_format, gaps)
+    _text(el, "numImagesOrTiltSeries", s.num_images_or_tilt_series, gaps)
+    _text(el, "framesPerImage", s.frames_per_image, gaps)
     if s.frame_range_min is not None and s.frame_range_max is not None:
         fr = _sub(el, "frameRange")
         _text(fr, "frameRangeMin", s.frame_range_min)
         _text(fr, "frameRangeMax", s.frame_range_max)
-    _text(el, "voxelType", s.voxel_type)
+    _text(el, "voxelType", s.voxel_type, gaps)
     dims = _sub(el, "dimensions")
-    _text(dims, "imageWidth", s.image_width)
-    _text(dims, "pixelWidth", s.pixel_width)
-    _text(dims, "imageHeight", s.image_height)
-    _text(dims, "pixelHeight", s.pixel_height)
+    _text(dims, "imageWidth", s.image_width, gaps)
+    _text(dims, "pixelWidth", s.pixel_width, gaps)
+    _text(dims, "imageHeight", s.image_height, gaps)
+    _text(dims, "pixelHeight", s.pixel_height, gaps)
     _text(el, "details", s.details)
     _text(el, "micrographsFilePattern", s.micrographs_file_pattern)
     _text(el, "pickedParticlesFilePattern", s.picked_particles_file_pattern)

@@ -18,9 +18,7 @@ why):
 
 from __future__ import annotations
 
-import functools
 import posixpath
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -29,14 +27,14 @@ from empiar_validate.model import VARIABLE, ImageSet
 from empiar_validate.records import FileRecord
 from empiar_validate.scan import category as cat
 from empiar_validate.scan.companions import (
-    TILT_EXTENSIONS,
-    TiltInfo,
     companion_kind,
     has_image_extension,
     is_not_present,
-    read_tilt_info,
     tilt_stem,
 )
+from empiar_validate.scan.companions import tilt_infos as companion_tilts
+from empiar_validate.scan.patterns import file_ext, file_pattern, is_within
+from empiar_validate.scan.tilts import per_tilt_series, tilt_checks
 from empiar_validate.scan.values import Summary, summarize
 
 MAX_LISTED = 5  # file names quoted in one finding
@@ -65,12 +63,6 @@ G_ABSENT = rule(
     "G105", Severity.WARNING, "image set content not present: values cannot all be derived",
     "Fetch the content (`git annex get`, `datalad get`, `dvc pull`), or give the missing values "
     "in the metadata file's imagesets entry.",
-)
-G_TILTS = rule(
-    "G106", Severity.WARNING, "tilt-series companion disagrees with the stack on the number of "
-    "tilts",
-    "Check that the .mdoc/.rawtlt/.tlt file belongs to this tilt series and that the stack is "
-    "complete.",
 )
 G_GAIN = rule(
     "G107", Severity.INFO, "gain reference described with the movies beside it",
@@ -130,11 +122,6 @@ def rel_directory(directory: str) -> str | None:
     return posixpath.normpath(text[len("/data/"):]).lstrip("/")
 
 
-def is_within(path: str, directory: str) -> bool:
-    """True when relative ``path`` lies in (or is) relative ``directory`` ('' is the root)."""
-    return not directory or path == directory or path.startswith(directory + "/")
-
-
 def deepest(path: str, directories: Iterable[str]) -> str | None:
     """The deepest of ``directories`` containing ``path``'s directory."""
     if not directories:
@@ -150,15 +137,14 @@ def deepest(path: str, directories: Iterable[str]) -> str | None:
 def group_records(
     records: list[FileRecord],
     *,
-    root: str,
     anchors: Mapping[str, str | None] | None = None,
     show: Callable[[str], str] = str,
 ) -> Grouping:
     """Group walked records into image sets.
 
-    ``root`` is the dataset directory on disk (companions are read from it); ``anchors`` maps
-    the directories (relative) the metadata names to the category it gives them (or ``None``);
-    ``show`` turns a relative path into the text a finding prints.
+    Companions were parsed in the read stage (``record.companion``); nothing is read here.
+    ``anchors`` maps the directories (relative) the metadata names to the category it gives
+    them (or ``None``); ``show`` turns a relative path into the text a finding prints.
     """
     anchors = anchors or {}
     anchor_set = set(anchors)
@@ -175,7 +161,7 @@ def group_records(
         if b is None:
             b = buckets[home] = Bucket(home, anchored=home in anchor_set)
         (b.images if is_image else b.unread).append(rec)
-    _merge_siblings(buckets, root)
+    _merge_siblings(buckets)
     dirs = list(buckets)
     uncovered: list[str] = []
     for rec in records:
@@ -195,7 +181,7 @@ def group_records(
                 f"{len(b.images) + len(b.unread)} image file(s) directly in the dataset root",
                 file=show(""),
             ))
-        s, found = build_image_set(b, root=root, show=show, category=anchors.get(rel))
+        s, found = build_image_set(b, show=show, category=anchors.get(rel))
         image_sets.append(s)
         findings.extend(found)
         if b.merged_from:
@@ -248,10 +234,9 @@ def _signature(b: Bucket) -> tuple[object, ...] | None:
             tuple(depth))
 
 
-def _merge_siblings(buckets: dict[str, Bucket], root: str) -> None:
+def _merge_siblings(buckets: dict[str, Bucket]) -> None:
     """Merge clean buckets of one signature into their deepest common directory that holds
     nothing else (see the module docstring); never into the dataset root."""
-    del root  # companions are not needed to decide
     for _ in range(64):  # each pass merges one directory; bounded like the walk's depth
         ancestors = {a for rel in buckets for a in _ancestors(rel)}
         for parent in sorted(ancestors, key=lambda d: (-d.count("/"), d)):
@@ -293,7 +278,7 @@ def _ancestors(rel: str) -> list[str]:
 
 
 def build_image_set(
-    b: Bucket, *, root: str, show: Callable[[str], str] = str, category: str | None = None
+    b: Bucket, *, show: Callable[[str], str] = str, category: str | None = None
 ) -> tuple[ImageSet, list[Finding]]:
     """Derive one image set from a bucket: gain references, kinds, category, values, pattern.
 
@@ -302,7 +287,7 @@ def build_image_set(
     gains, rest, gain_only = _split_gains(b.images, bool(b.unread))
     kinds = _split_kinds(rest, b.unread)
     members = kinds.members
-    tilt_infos = _tilt_infos(b, root)
+    tilt_infos = companion_tilts(b.others)
     series = per_tilt_series(members, tilt_infos)
     if category is None:
         if gain_only:
@@ -341,7 +326,7 @@ def build_image_set(
     if kinds.left_out:
         findings.append(_mixed_finding(s, kinds, show))
     if category in cat.TILT_CATEGORIES and series is None:
-        findings.extend(_tilt_checks(members, tilt_infos, show, name))
+        findings.extend(tilt_checks(members, tilt_infos, show, name))
     return s, findings
 
 
@@ -383,8 +368,8 @@ def _split_kinds(rest: list[FileRecord], unread: list[FileRecord]) -> _Kinds:
         kinds.setdefault((r.format or "", r.voxel_type or "", cat.is_volume(r)), []).append(r)
     ordered = [g for _, g in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
     main = ordered[0] if ordered else []
-    main_exts = {_ext(r.path) for r in main} if unread and main else set()
-    unread_main = [r for r in unread if not main or _ext(r.path) in main_exts]
+    main_exts = {file_ext(r.path) for r in main} if unread and main else set()
+    unread_main = [r for r in unread if not main or file_ext(r.path) in main_exts]
     main_ids = {id(r) for r in unread_main}
     return _Kinds(main, sorted(main + unread_main, key=lambda r: r.path), ordered[1:],
                   [r for r in unread if id(r) not in main_ids])
@@ -487,18 +472,6 @@ def summary_findings(s: ImageSet, summary: Summary, show: Callable[[str], str]) 
 # --------------------------------------------------------------------------- helpers
 
 
-def _ext(path: str) -> str:
-    """Lower-case extension including a compression suffix: ``.tiff``, ``.tiff.bz2``."""
-    name = path.rpartition("/")[2].lower()
-    first = name.rfind(".")
-    if first <= 0:
-        return ""
-    if name.endswith((".gz", ".bz2")):
-        second = name.rfind(".", 0, first)
-        return name[second:] if second > 0 else name[first:]
-    return name[first:]
-
-
 def _kind_text(r: FileRecord) -> str:
     dims = "3-D" if cat.is_volume(r) else "2-D"
     return f"{r.format} {r.voxel_type or '?'} {dims}"
@@ -514,210 +487,7 @@ def _absent_category(members: list[FileRecord]) -> str:
     hints = {cat.name_hint(r.path) for r in members} - {None}
     if len(hints) == 1:
         return hints.pop()  # type: ignore[return-value]
-    exts = {_ext(r.path) for r in members}
+    exts = {file_ext(r.path) for r in members}
     if exts & {".eer", ".tif", ".tiff", ".tif.bz2", ".tiff.bz2"}:
         return cat.MOVIES
     return cat.SINGLE
-
-
-def _tilt_infos(b: Bucket, root: str) -> dict[str, TiltInfo]:
-    import os
-
-    out = {}
-    for r in b.others:
-        if r.path.lower().endswith(TILT_EXTENSIONS):
-            out[r.path] = read_tilt_info(os.path.join(root, r.path))
-    return out
-
-
-def per_tilt_series(members: list[FileRecord], infos: dict[str, TiltInfo]) -> int | None:
-    """Tilt series stored one file per tilt: the number of .mdoc files naming the members."""
-    if not any(info.subframes for info in infos.values()):
-        return None
-    names = {posixpath.basename(r.path) for r in members}
-    naming = [p for p, info in infos.items() if names.intersection(info.subframes)]
-    return len(naming) or None
-
-
-def _tilt_checks(
-    members: list[FileRecord], infos: dict[str, TiltInfo], show: Callable[[str], str], name: str
-) -> list[Finding]:
-    out = []
-    by_stem: dict[tuple[str, str], list[str]] = {}
-    for p in infos:
-        by_stem.setdefault((posixpath.dirname(p), tilt_stem(posixpath.basename(p))), []).append(p)
-    for r in members:
-        if r.format is None:
-            continue
-        key = (posixpath.dirname(r.path), tilt_stem(posixpath.basename(r.path)))
-        for comp in sorted(by_stem.get(key, [])):
-            tilts = infos[comp].tilts
-            if tilts and tilts != cat.frames_of(r):
-                out.append(Finding.of(
-                    G_TILTS, f"{posixpath.basename(comp)} lists {tilts} tilts but the stack has "
-                    f"{cat.frames_of(r)} sections", file=show(r.path), image_set=name,
-                    field_name="framesPerImage", expected=str(tilts),
-                    actual=str(cat.frames_of(r)),
-                ))
-    return out
-
-
-def glob_escape(text: str) -> str:
-    """Escape glob metacharacters so a literal name matches only itself."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
-MAX_REGEX_STARS = 2  # per component; more (a hostile XML) use the linear-time matcher
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Match a relative path against a glob whose ``*`` and ``?`` never cross ``/``.
-
-    Usual globs go through one compiled regex; a component with many stars could make a
-    backtracking regex take exponential time, so those are matched in linear time instead."""
-    if _regex_safe(pattern):
-        return _glob_regex(pattern).match(path) is not None
-    parts, names = pattern.split("/"), path.split("/")
-    return len(parts) == len(names) and all(
-        _linear_match(_tokens(p), n) for p, n in zip(parts, names, strict=True)
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _regex_safe(pattern: str) -> bool:
-    return all(part.count("*") <= MAX_REGEX_STARS for part in pattern.split("/"))
-
-
-@functools.lru_cache(maxsize=64)
-def _tokens(pattern: str) -> tuple[tuple[str, str], ...]:
-    """A glob component as tokens: ("*", ""), ("?", ""), ("[", class regex) or ("=", char)."""
-    out: list[tuple[str, str]] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        i += 1
-        if c == "*":
-            if not out or out[-1][0] != "*":
-                out.append(("*", ""))
-        elif c == "?":
-            out.append(("?", ""))
-        elif c == "[" and (end := pattern.find("]", i + 1 if i < n and pattern[i] in "!]"
-                                               else i)) >= 0:
-            out.append(("[", _glob_regex(pattern[i - 1:end + 1]).pattern[:-2]))
-            i = end + 1
-        else:
-            out.append(("=", c))
-    return tuple(out)
-
-
-def _linear_match(tokens: tuple[tuple[str, str], ...], text: str) -> bool:
-    """Wildcard matching in O(len(tokens) * len(text)): backtrack only to the last star."""
-    t = s = 0
-    star, mark = -1, 0
-    while s < len(text):
-        if t < len(tokens) and tokens[t][0] != "*" and _one(tokens[t], text[s]):
-            t, s = t + 1, s + 1
-        elif t < len(tokens) and tokens[t][0] == "*":
-            star, mark, t = t, s, t + 1
-        elif star >= 0:
-            mark += 1
-            t, s = star + 1, mark
-        else:
-            return False
-    while t < len(tokens) and tokens[t][0] == "*":
-        t += 1
-    return t == len(tokens)
-
-
-def _one(token: tuple[str, str], ch: str) -> bool:
-    kind, value = token
-    if kind == "?":
-        return True
-    if kind == "=":
-        return ch == value
-    return re.fullmatch(value, ch) is not None
-
-
-@functools.lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """The glob as one regex: ``*`` -> ``[^/]*``, ``?`` -> ``[^/]``, ``[...]`` kept."""
-    out, i, n = [], 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        i += 1
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1 if i < n and pattern[i] in "!]" else i)
-            if end < 0:
-                out.append("\\[")
-                continue
-            body = pattern[i:end].replace("\\", "\\\\").replace("[", "\\[")
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            elif body.startswith("^"):
-                body = "\\" + body
-            out.append(f"[{body}]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
-def file_pattern(rel_dir: str, paths: list[str], others: list[str]) -> str | None:
-    """The tidiest glob (relative to the entry root, ``data/...``) matching every path in
-    ``paths`` and none in ``others``: ``*.ext``, then ``prefix*suffix`` cut at word
-    separators, then exact prefix/suffix, then a literal name for a single file.
-    ``None`` when no glob separates them (the set is then described without a pattern)."""
-    if not paths:
-        return None
-    prefix = f"data/{glob_escape(rel_dir)}/" if rel_dir else "data/"
-    rels = [p[len(rel_dir) + 1:] if rel_dir else p for p in paths]
-    other_rels = [p[len(rel_dir) + 1:] if rel_dir else p for p in others
-                  if is_within(p, rel_dir)]
-    depths = {r.count("/") for r in rels}
-    if len(depths) != 1:
-        return None
-    dir_parts = _dir_globs(rels)
-    names = [posixpath.basename(r) for r in rels]
-    for name_glob in _name_candidates(names):
-        glob = "/".join([*dir_parts, name_glob])
-        # candidates match every path by construction; only the others need testing
-        if not any(glob_match(glob, o) for o in other_rels):
-            return prefix + glob
-    return None
-
-
-def _dir_globs(rels: list[str]) -> list[str]:
-    if "/" not in rels[0]:  # all at the same depth (checked by the caller): no sub-directories
-        return []
-    columns = list(zip(*(r.split("/")[:-1] for r in rels), strict=True))
-    return [glob_escape(c[0]) if len(set(c)) == 1 else "*" for c in columns]
-
-
-_SEPARATORS = "_-."
-
-
-def _name_candidates(names: list[str]) -> list[str]:
-    exts = {_ext(n) for n in names}
-    out = []
-    if len(exts) == 1 and next(iter(exts)):
-        out.append("*" + glob_escape(next(iter(exts))))
-    if len(names) == 1:
-        out.append(glob_escape(names[0]))
-        return out
-    pre = posixpath.commonprefix(names)
-    suf = posixpath.commonprefix([n[::-1] for n in names])[::-1]
-    shortest = min(len(n) for n in names)
-    if len(pre) + len(suf) > shortest:
-        suf = suf[len(pre) + len(suf) - shortest:]
-    tidy_pre = pre[: max((pre.rfind(c) for c in _SEPARATORS), default=-1) + 1]
-    cut = [i for i in (suf.find(c) for c in _SEPARATORS) if i >= 0]
-    tidy_suf = suf[min(cut):] if cut else suf
-    for p, s in ((tidy_pre, tidy_suf), (pre, suf)):
-        candidate = glob_escape(p) + "*" + glob_escape(s)
-        if candidate not in out and candidate != "*":
-            out.append(candidate)
-    return out

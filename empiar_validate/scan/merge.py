@@ -20,7 +20,9 @@ from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import VARIABLE, ImageSet
 from empiar_validate.scan import category as cat
 from empiar_validate.scan.group import rel_directory
-from empiar_validate.scan.metadata import M_BAD_VALUE, M_MISSING, Metadata
+from empiar_validate.scan.metaconvert import M_MISSING
+from empiar_validate.scan.metadata import Metadata
+from empiar_validate.scan.metaspec import M_BAD_VALUE
 from empiar_validate.scan.values import format_value, same_pixel
 
 M_CONTRADICTS = rule(
@@ -265,12 +267,14 @@ def _complete(meta: Metadata, entry: Entry, s: ImageSet) -> list[Finding]:
     return out
 
 
-_REQUIRED = ("header_format", "data_format", "num_images_or_tilt_series", "frames_per_image",
+# Values every image set needs; the scan reports each one neither the files nor the metadata
+# gave (M104), so later layers (package's deposition.json) need not report them again.
+REQUIRED_VALUES = ("header_format", "data_format", "num_images_or_tilt_series", "frames_per_image",
              "voxel_type", "image_width", "image_height", "pixel_width", "pixel_height")
 
 
 def _missing(s: ImageSet) -> list[str]:
-    return [key for key in _REQUIRED if getattr(s, key) is None]
+    return [key for key in REQUIRED_VALUES if getattr(s, key) is None]
 
 
 def missing_values(s: ImageSet, show: Callable[[str], str]) -> list[Finding]:
