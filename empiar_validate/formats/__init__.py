@@ -1,8 +1,11 @@
 """Format detection and dispatch: one reader module per format, all returning a FileRecord.
 
 The format is decided by magic bytes, not by the extension; an extension that contradicts the
-content is a finding. Reader modules are imported only when a file of their format is seen, so
-inspecting MRC files never imports h5py or tifffile.
+content is a finding. Which formats exist, their extensions and sniffs are one table,
+:data:`empiar_validate.formats.registry.READERS`; reader modules are imported only when a file of
+their format is seen, so inspecting MRC files never imports h5py or tifffile. Readers get a
+:class:`~empiar_validate.formats.base.Source` and fill a
+:class:`~empiar_validate.records.FileRecord`; they never raise for a bad file.
 """
 
 from __future__ import annotations
@@ -10,106 +13,38 @@ from __future__ import annotations
 import importlib
 import os
 import stat
-from dataclasses import dataclass
 from types import ModuleType
 
-from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.findings import Finding
+from empiar_validate.formats.base import (
+    F_BROKEN_LINK,
+    F_COMPRESSED_CORRUPT,
+    F_EMPTY,
+    F_LINK_LOOP,
+    F_MISMATCH,
+    F_NOT_PRESENT,
+    F_READER_FAILED,
+    F_SPECIAL,
+    F_UNREADABLE,
+    F_UNRECOGNISED,
+    HEAD_SIZE,
+    Source,
+)
+from empiar_validate.formats.registry import BY_KEY, EXTENSIONS, READERS, sniff
 from empiar_validate.lfs import looks_like_pointer
 from empiar_validate.paths import display_path
 from empiar_validate.records import FileRecord
 
-HEAD_SIZE = 4096  # bytes sniffed from the start of every file (the cost baseline is 1 KiB)
+__all__ = [
+    "EXTENSIONS", "F_BROKEN_LINK", "F_COMPRESSED_CORRUPT", "F_EMPTY", "F_LINK_LOOP", "F_MISMATCH",
+    "F_NOT_PRESENT", "F_READER_FAILED", "F_SPECIAL", "F_UNREADABLE", "F_UNRECOGNISED", "HEAD_SIZE",
+    "READERS", "Source", "read_header", "sniff", "split_extension",
+]
+
 # O_NONBLOCK: if the file was swapped for a FIFO since stat(), open must not block.
 OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-
-F_SPECIAL = rule(
-    "F001", Severity.ERROR, "not a regular file (FIFO, socket or device)",
-    "Remove it from the dataset; special files are never opened (a FIFO would block forever).",
-)
-F_BROKEN_LINK = rule(
-    "F002", Severity.ERROR, "broken symbolic link",
-    "Point the link at an existing file or remove it.",
-)
-F_LINK_LOOP = rule(
-    "F003", Severity.ERROR, "symbolic link loop",
-    "Break the loop of links; loops are never followed.",
-)
-F_UNREADABLE = rule(
-    "F004", Severity.ERROR, "file or directory cannot be read",
-    "Fix the permissions (the tool only needs read access).",
-)
-F_EMPTY = rule("F005", Severity.ERROR, "empty file", "Remove the empty file or replace it.")
-F_MISMATCH = rule(
-    "F006", Severity.ERROR, "file extension does not match the content",
-    "Rename the file so its extension says what it holds.",
-)
-F_UNRECOGNISED = rule(
-    "F007", Severity.ERROR, "image extension but unrecognised content",
-    "The file is corrupt or not an image; replace it with a valid copy.",
-)
-F_NOT_PRESENT = rule(
-    "F008", Severity.WARNING, "content not present (git-annex/DataLad/DVC/Git LFS placeholder)",
-    "Fetch the content (`git annex get`, `datalad get`, `dvc pull`, `git lfs pull`) to check it.",
-)
-F_READER_FAILED = rule(
-    "F009", Severity.ERROR, "header could not be parsed",
-    "The file is corrupt or uses a variant the reader does not know; check it in its own software.",
-)
-F_COMPRESSED_CORRUPT = rule(
-    "F010", Severity.ERROR, "compressed stream is corrupt or truncated",
-    "Re-compress the file from the original.",
-)
-
-# Extension -> format key, for mismatch detection and for formats without magic bytes.
-EXTENSIONS: dict[str, str] = {
-    ".mrc": "mrc", ".mrcs": "mrc", ".map": "mrc", ".st": "mrc", ".ali": "mrc", ".rec": "mrc",
-    ".preali": "mrc", ".ccp4": "mrc",
-    ".tif": "tiff", ".tiff": "tiff", ".eer": "tiff", ".gain": "tiff",
-    ".dm3": "dm", ".dm4": "dm",
-    ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5",
-    ".hed": "imagic", ".img": "imagic",
-    ".spi": "spider", ".spider": "spider",
-}
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2"}  # split_extension spells them out
-
-# format key -> module under empiar_validate.formats
-READERS = {
-    "mrc": "mrc", "tiff": "tiff", "dm": "dm", "hdf5": "hdf5", "imagic": "imagic",
-    "spider": "spider",
-}
-
-
-TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-DM_MAGIC = (b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")
 _modules: dict[str, ModuleType] = {}  # format key -> imported reader module
-
-
-@dataclass(slots=True)
-class Source:
-    """What a reader gets: the path, the first bytes (already decompressed), and how to open it.
-
-    ``compression`` is ``None``, ``"gzip"`` or ``"bzip2"``; :meth:`open` returns a binary file
-    object positioned at 0 that yields decompressed bytes, so readers need not care.
-    """
-
-    path: str
-    head: bytes
-    size: int
-    compression: str | None = None
-    ext: str = ""
-
-    def open(self):  # type: ignore[no-untyped-def]
-        """Open read-only (decompressing transparently). Callers must close it."""
-        if self.compression == "gzip":
-            import gzip
-
-            return gzip.open(self.path, "rb")
-        if self.compression == "bzip2":
-            import bz2
-
-            return bz2.open(self.path, "rb")
-        return open(self.path, "rb")  # returned to the caller, who closes it
 
 
 def split_extension(name: str) -> tuple[str, str | None]:
@@ -124,30 +59,6 @@ def split_extension(name: str) -> tuple[str, str | None]:
     if dot > 0 and lower[0] != ".":  # the common case, without os.path.splitext's generality
         return lower[dot:], comp
     return os.path.splitext(lower)[1], comp
-
-
-def sniff(head: bytes, ext: str) -> str | None:
-    """The format key the magic bytes say, or the extension's for formats without magic."""
-    if head[:4] in TIFF_MAGIC:
-        return "tiff"
-    # HDF5 puts its signature at 0 or, after a user block, at 512, 1024, 2048...
-    if (head[:8] == HDF5_MAGIC or head[512:520] == HDF5_MAGIC or head[1024:1032] == HDF5_MAGIC
-            or head[2048:2056] == HDF5_MAGIC):
-        return "hdf5"
-    if head[:4] in DM_MAGIC:
-        return "dm"
-    if head[208:211] == b"MAP":
-        return "mrc"
-    if ext == ".dat":
-        # SPIDER files are often named .dat; only a plausible SPIDER header makes them images.
-        from empiar_validate.formats.spider import looks_like_spider
-
-        return "spider" if looks_like_spider(head) else None
-    if ext in (".hed", ".img", ".spi", ".spider"):
-        return EXTENSIONS[ext]
-    if ext in EXTENSIONS and EXTENSIONS[ext] == "mrc" and len(head) >= 1024:
-        return "mrc"  # old MRC files have no MAP stamp; the reader checks plausibility
-    return None
 
 
 def _decompressed_head(path: str, compression: str) -> bytes:
@@ -198,7 +109,7 @@ def read_header(
                 file=shown,
             ))
         return record
-    if expected is not None and expected != key and not (ext == ".img" and key == "imagic"):
+    if expected is not None and ext not in BY_KEY[key].extensions:
         record.problems.append(Finding.of(
             F_MISMATCH,
             f"extension {ext} says {expected.upper()} but the content is {key.upper()}",
@@ -287,7 +198,9 @@ def _lfs_pointer(data: bytes, record: FileRecord) -> FileRecord:
 
 def _reader(key: str) -> ModuleType:
     """Import the reader module for a format key once; later calls hit :data:`_modules`."""
-    module = _modules[key] = importlib.import_module(f"empiar_validate.formats.{READERS[key]}")
+    module = _modules[key] = importlib.import_module(
+        f"empiar_validate.formats.{BY_KEY[key].module}"
+    )
     return module
 
 

@@ -46,7 +46,7 @@ from empiar_validate.paths import display_path
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_VOLUME, FileRecord
 
 if TYPE_CHECKING:
-    from empiar_validate.formats import Source
+    from empiar_validate.formats.base import Source
 
 FORMAT_BDV = "BIG DATA VIEWER HDF5"
 HEADER_FORMAT_BDV = "XML"  # EMPIAR pairs BDV HDF5 data with its XML header

@@ -28,7 +28,7 @@ from empiar_validate.paths import display_path
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
 if TYPE_CHECKING:
-    from empiar_validate.formats import Source
+    from empiar_validate.formats.base import Source
 
 MAX_OBJECTS = 20_000  # links looked at per file (all kinds); more -> partial listing + F403
 MAX_DEPTH = 32  # group nesting followed; deeper -> partial listing + F403

@@ -23,7 +23,7 @@ from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, F
 
 if TYPE_CHECKING:
     from empiar_validate.findings import Rule
-    from empiar_validate.formats import Source
+    from empiar_validate.formats.base import Source
 
 RECORD_BYTES = 1024
 MAX_DIM = (1 << 24) - 1

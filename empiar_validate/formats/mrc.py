@@ -16,12 +16,12 @@ import struct
 from typing import TYPE_CHECKING, NamedTuple
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
-from empiar_validate.formats import F_UNRECOGNISED
+from empiar_validate.formats.base import F_UNRECOGNISED
 from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
 if TYPE_CHECKING:
-    from empiar_validate.formats import Source
+    from empiar_validate.formats.base import Source
 
 HEADER_BYTES = 1024
 MAX_DIM = (1 << 24) - 1  # more than 16.7 M columns, rows or sections is corruption, not data

@@ -20,7 +20,7 @@ from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
 if TYPE_CHECKING:
-    from empiar_validate.formats import Source
+    from empiar_validate.formats.base import Source
 
 MIN_HEADER = 1024  # SPIDER pads its header to at least 1024 bytes
 WORDS = 38  # header words this reader needs
