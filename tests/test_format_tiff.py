@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from empiar_validate.formats import read_header, tiff
+from empiar_validate.formats import read_header, tiff, tiff_ifd
+from empiar_validate.formats.units import angstroms_per
 from empiar_validate.records import FileRecord
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def test_many_pages_are_cheap(tmp_path: Path) -> None:
 
 
 def test_page_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tiff, "MAX_PAGES", 10)
+    monkeypatch.setattr(tiff_ifd, "MAX_PAGES", 10)
     rec = read_header(write(tmp_path, "cap.tif", raw_tiff([(8, 8)] * 11)))
     assert rules(rec) == ["F204"]
     assert rec.depth is None
@@ -309,7 +310,7 @@ def test_corrupt_vendor_tag_is_a_finding_not_log_noise(
 
 def test_huge_vendor_tag_not_read(tmp_path: Path) -> None:
     p = tmp_path / "fei.tif"
-    text = "[Scan]\nPixelWidth=1e-9\n" + "#" * (tiff.MAX_VALUE_BYTES + 10)
+    text = "[Scan]\nPixelWidth=1e-9\n" + "#" * (tiff_ifd.MAX_VALUE_BYTES + 10)
     tifffile.imwrite(p, np.zeros((8, 8), np.uint8), extratags=[(34682, 2, None, text, True)])
     rec = read_header(p)
     assert rules(rec) == ["F210"]
@@ -318,11 +319,11 @@ def test_huge_vendor_tag_not_read(tmp_path: Path) -> None:
 
 
 def test_angstroms_per() -> None:
-    assert tiff.angstroms_per("µm") == tiff.angstroms_per("μm") == tiff.angstroms_per("um") == 1e4
-    assert tiff.angstroms_per("\u212b") == tiff.angstroms_per("A") == 1.0
-    assert tiff.angstroms_per("pm") == 0.01
-    assert tiff.angstroms_per("1/nm") is None
-    assert tiff.angstroms_per(None) is None
+    assert angstroms_per("µm") == angstroms_per("μm") == angstroms_per("um") == 1e4
+    assert angstroms_per("\u212b") == angstroms_per("A") == 1.0
+    assert angstroms_per("pm") == 0.01
+    assert angstroms_per("1/nm") is None
+    assert angstroms_per(None) is None
 
 
 # --- EER -----------------------------------------------------------------------------------------

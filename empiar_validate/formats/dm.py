@@ -17,7 +17,7 @@ import zlib
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats.dmtags import ArrayRef, DMError, DMTree, Group, parse
-from empiar_validate.formats.tiff import angstroms_per
+from empiar_validate.formats.units import angstroms_per
 from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, FileRecord
 
