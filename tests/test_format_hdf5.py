@@ -12,9 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from empiar_validate.formats import bdv as bdv_mod
-from empiar_validate.formats import hdf5 as hdf5_mod
-from empiar_validate.formats import read_header
+from empiar_validate.formats import bdv_xml, h5tree, read_header
 
 
 def rules(record):
@@ -484,7 +482,7 @@ def test_too_many_groups_gives_partial_listing(tmp_path, monkeypatch):
         f.create_dataset("a_data", shape=(4, 5), dtype="uint8")
         for i in range(300):
             f.create_group(f"g{i:03d}")
-    monkeypatch.setattr(hdf5_mod, "MAX_OBJECTS", 50)
+    monkeypatch.setattr(h5tree, "MAX_OBJECTS", 50)
     rec = read_header(tmp_path / "many.h5", "many.h5")
     assert rules(rec) == ["F403"]
     assert "more than 50" in finding(rec, "F403").message
@@ -494,10 +492,10 @@ def test_too_many_groups_gives_partial_listing(tmp_path, monkeypatch):
 def test_too_deep_gives_partial_listing(tmp_path, monkeypatch):
     with h5py.File(tmp_path / "deep.h5", "w") as f:
         f.create_dataset("/".join(["d"] * 12) + "/x", shape=(2, 2), dtype="uint8")
-    monkeypatch.setattr(hdf5_mod, "MAX_DEPTH", 8)
+    monkeypatch.setattr(h5tree, "MAX_DEPTH", 8)
     rec = read_header(tmp_path / "deep.h5", "deep.h5")
     assert rules(rec) == ["F403", "F407"]
-    monkeypatch.setattr(hdf5_mod, "MAX_DEPTH", 32)
+    monkeypatch.setattr(h5tree, "MAX_DEPTH", 32)
     assert rules(read_header(tmp_path / "deep.h5", "deep.h5")) == []
 
 
@@ -505,7 +503,7 @@ def test_listing_is_bounded(tmp_path, monkeypatch):
     with h5py.File(tmp_path / "lots.h5", "w") as f:
         for i in range(12):
             f[f"v{i:02d}"] = np.zeros(3)
-    monkeypatch.setattr(hdf5_mod, "MAX_LISTED", 5)
+    monkeypatch.setattr(h5tree, "MAX_LISTED", 5)
     rec = read_header(tmp_path / "lots.h5", "lots.h5")
     assert [d["path"] for d in rec.extra["datasets"]] == [f"/v{i:02d}" for i in range(5)]
     assert rec.extra["datasets_total"] == 12
@@ -553,17 +551,17 @@ def test_no_hdf5_diagnostics_on_stderr(tmp_path, capfd):
 
 
 def test_unit_table():
-    assert bdv_mod.unit_factor(" NM ") == 10.0
-    assert bdv_mod.unit_factor("Å") == 1.0  # U+212B ANGSTROM SIGN
-    assert bdv_mod.unit_factor("pixel") is None
-    assert bdv_mod.unit_factor("furlong") is None
+    assert bdv_xml.unit_factor(" NM ") == 10.0
+    assert bdv_xml.unit_factor("Å") == 1.0  # U+212B ANGSTROM SIGN
+    assert bdv_xml.unit_factor("pixel") is None
+    assert bdv_xml.unit_factor("furlong") is None
 
 
 def test_companion_xml_lookup(tmp_path):
     (tmp_path / "x.xml").write_text("<SpimData/>")
-    assert bdv_mod.companion_xml(str(tmp_path / "x.h5")) == str(tmp_path / "x.xml")
-    assert bdv_mod.companion_xml(str(tmp_path / "x-00-03.h5")) == str(tmp_path / "x.xml")
-    assert bdv_mod.companion_xml(str(tmp_path / "y.h5")) is None
+    assert bdv_xml.companion_xml(str(tmp_path / "x.h5")) == str(tmp_path / "x.xml")
+    assert bdv_xml.companion_xml(str(tmp_path / "x-00-03.h5")) == str(tmp_path / "x.xml")
+    assert bdv_xml.companion_xml(str(tmp_path / "y.h5")) is None
 
 
 
