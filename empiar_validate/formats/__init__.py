@@ -109,7 +109,7 @@ def read_header(
                 file=shown,
             ))
         return record
-    if expected is not None and ext not in BY_KEY[key].extensions:
+    if expected is not None and expected != key and ext not in BY_KEY[key].extensions:
         record.problems.append(Finding.of(
             F_MISMATCH,
             f"extension {ext} says {expected.upper()} but the content is {key.upper()}",
