@@ -20,8 +20,8 @@ import pytest
 from lxml import etree
 
 from empiar_validate.findings import RULES, Severity
-from empiar_validate.schema_files import load_schematron, parse_schema_document, schema_source
 from empiar_validate.validation import load_schemas, validate_file, validate_tree
+from empiar_validate.validation.schemas import load_schematron, parse_schema_document, schema_source
 from empiar_validate.validation.schematron import SHIPPED_RULES, schematron_findings
 from empiar_validate.validation.schematron_engine import rooted
 from empiar_validate.validation.svrl import isoschematron_hits, pyschematron_hits
@@ -444,7 +444,7 @@ def test_validation_does_not_import_pyschematron_until_compiling():
     code = (
         "import sys; import empiar_validate.validation, empiar_validate.commands.validate; "
         "assert 'pyschematron' not in sys.modules, 'eager'; "
-        "from empiar_validate.schema_files import load_schematron; load_schematron(); "
+        "from empiar_validate.validation.schemas import load_schematron; load_schematron(); "
         "assert 'pyschematron' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

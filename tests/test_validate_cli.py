@@ -245,7 +245,7 @@ def installed_wheel(tmp_path_factory) -> Path:
 def test_schemas_load_from_the_installed_wheel(installed_wheel, tmp_path):
     script = (
         "import sys, empiar_validate\n"
-        "from empiar_validate.schema_files import shipped_schema\n"
+        "from empiar_validate.validation.schemas import shipped_schema\n"
         "from empiar_validate.cli import main\n"
         f"assert empiar_validate.__file__.startswith({str(installed_wheel)!r}), "
         "empiar_validate.__file__\n"
@@ -355,7 +355,7 @@ def test_only_empiar_still_validates_an_old_namespace_less_entry(tmp_path, run_c
 
 def test_a_schema_that_is_not_schematron_is_a_usage_error(tmp_path, run_cli):
     """An XSD (or any other XML) given as --sch must not silently switch the Schematron off."""
-    from empiar_validate.schema_files import shipped_schema
+    from empiar_validate.validation.schemas import shipped_schema
 
     xsd = tmp_path / "empiar.xsd"
     xsd.write_bytes(shipped_schema("empiar.xsd").read_bytes())

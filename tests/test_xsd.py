@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from empiar_validate.schema_files import load_xsd
+from empiar_validate.validation.schemas import load_xsd
 from empiar_validate.validation.xsd import check_root, xsd_findings
 from empiar_validate.xmlsafe import parse_xml_bytes
 

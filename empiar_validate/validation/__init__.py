@@ -19,12 +19,10 @@ from lxml import etree
 
 from empiar_validate.findings import Finding, has_errors
 from empiar_validate.paths import display_path
-from empiar_validate.schema_files import SchemaLoadError, load_schematron, load_xsd
-from empiar_validate.validation.schematron import (
-    SchematronRuntimeError,
-    schematron_findings,
-)
+from empiar_validate.validation.schemas import load_schematron, load_xsd
+from empiar_validate.validation.schematron import schematron_findings
 from empiar_validate.validation.schematron_engine import CompiledSchematron
+from empiar_validate.validation.schematron_types import SchemaLoadError, SchematronRuntimeError
 from empiar_validate.validation.xsd import check_root, xsd_findings
 from empiar_validate.xmlsafe import parse_xml_file
 

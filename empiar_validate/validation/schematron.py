@@ -9,41 +9,29 @@ compiled (:func:`compile_schematron`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from empiar_validate.findings import Finding, Rule, Severity, rule
+from empiar_validate.findings import Finding, Rule, rule
 from empiar_validate.validation.locations import readable_path
+from empiar_validate.validation.schematron_types import (
+    SCH_NS,
+    SchematronHit,
+    SchematronRuntimeError,
+    severity_of,
+    squash,
+)
 
 if TYPE_CHECKING:
     from empiar_validate.validation.schematron_engine import CompiledSchematron
 
-SCH_NS = "http://purl.oclc.org/dsdl/schematron"
-
-_ROLE_SEVERITY = {
-    "fatal": Severity.ERROR,
-    "error": Severity.ERROR,
-    "warning": Severity.WARNING,
-    "warn": Severity.WARNING,
-    "info": Severity.INFO,
-    "information": Severity.INFO,
-}
-
-
-def severity_of(role: str | None, *, is_assert: bool) -> Severity:
-    """Severity for a Schematron ``role``; without one, a failed assert is an error and a fired
-    report a warning (official schemas may not set roles)."""
-    if role and role.strip().lower() in _ROLE_SEVERITY:
-        return _ROLE_SEVERITY[role.strip().lower()]
-    return Severity.ERROR if is_assert else Severity.WARNING
-
-
-def squash(text: str | None) -> str:
-    """Collapse the indentation and line breaks of schema text into single spaces."""
-    return " ".join((text or "").split())
+__all__ = [
+    "SCH_NS", "SHIPPED_RULES", "SchematronHit", "SchematronRuntimeError", "compile_schematron",
+    "register_shipped_rules", "rules_from_schematron", "schematron_findings", "severity_of",
+    "squash",
+]
 
 
 def rules_from_schematron(tree: etree._ElementTree) -> list[Rule]:
@@ -64,7 +52,7 @@ def rules_from_schematron(tree: etree._ElementTree) -> list[Rule]:
 
 def register_shipped_rules() -> list[Rule]:
     """Register the rules of the shipped ``empiar.sch`` (idempotent) and return them."""
-    from empiar_validate.schema_files import (
+    from empiar_validate.validation.schemas import (
         SCH_NAME,
         SchemaLoadError,
         parse_schema_document,
@@ -79,22 +67,6 @@ def register_shipped_rules() -> list[Rule]:
 
 
 SHIPPED_RULES = register_shipped_rules()
-
-
-@dataclass(frozen=True, slots=True)
-class SchematronHit:
-    """A failed assert or fired report: the rule, its rendered message, and the node it is on
-    (an element, or an attribute of ``element`` when ``attribute`` is set)."""
-
-    rule: Rule
-    message: str
-    element: etree._Element
-    attribute: str | None = None
-
-
-class SchematronRuntimeError(Exception):
-    """A schema expression could not be evaluated (unsupported function, XPath 2 in an XPath 1
-    binding, ...): the schema is unusable, which is a usage error, not a finding."""
 
 
 def compile_schematron(

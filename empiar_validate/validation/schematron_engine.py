@@ -29,8 +29,8 @@ from typing import Any
 from lxml import etree
 
 from empiar_validate.findings import Rule
-from empiar_validate.schema_files import SchemaLoadError
-from empiar_validate.validation.schematron import (
+from empiar_validate.validation.schematron_types import (
+    SchemaLoadError,
     SchematronHit,
     SchematronRuntimeError,
     severity_of,

@@ -4,6 +4,9 @@ The wheel ships the top-level ``schemas/`` directory as ``empiar_validate/schema
 force-include); a source checkout or editable install has it next to the package.
 :func:`shipped_schema` is the one place that knows this. Compiled schemas are cached by content,
 so validating many files, or calling the API repeatedly, compiles each schema once.
+
+``SchemaLoadError`` lives in :mod:`~empiar_validate.validation.schematron_types` (the engine
+raises it too) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -21,18 +24,20 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from empiar_validate.paths import display_path
+from empiar_validate.validation.schematron_types import SchemaLoadError
 from empiar_validate.xmlsafe import parse_xml_bytes
 
 if TYPE_CHECKING:
-    from empiar_validate.validation.schematron import CompiledSchematron
+    from empiar_validate.validation.schematron_engine import CompiledSchematron
+
+__all__ = [
+    "MAX_SCHEMA_BYTES", "SCH_NAME", "XSD_NAME", "SchemaLoadError", "SchemaSource",
+    "load_schematron", "load_xsd", "parse_schema_document", "schema_source", "shipped_schema",
+]
 
 XSD_NAME = "empiar.xsd"
 SCH_NAME = "empiar.sch"
 MAX_SCHEMA_BYTES = 8 * 1024 * 1024
-
-
-class SchemaLoadError(Exception):
-    """A schema file is missing, unreadable, not XML, or not a usable XSD/Schematron."""
 
 
 def shipped_schema(name: str) -> Traversable:
@@ -44,7 +49,7 @@ def shipped_schema(name: str) -> Traversable:
     packaged = resources.files("empiar_validate") / "schemas" / name
     if packaged.is_file():
         return packaged
-    beside = Path(__file__).resolve().parent.parent / "schemas" / name
+    beside = Path(__file__).resolve().parents[2] / "schemas" / name
     if beside.is_file():
         return beside
     raise SchemaLoadError(
@@ -114,7 +119,7 @@ def load_xsd(path: str | os.PathLike[str] | None = None) -> tuple[etree.XMLSchem
 def load_schematron(path: str | os.PathLike[str] | None = None) -> CompiledSchematron:
     """The compiled Schematron (shipped, or ``path``); compiled once per content.
 
-    pyschematron is imported here, on first use, not when this module is imported.
+    pyschematron is imported on first use (by the engine), not when this module is imported.
     """
     return _compile_schematron(schema_source(SCH_NAME, path))
 
@@ -133,9 +138,9 @@ def _compile_xsd(source: SchemaSource) -> tuple[etree.XMLSchema, str]:
 
 @functools.lru_cache(maxsize=8)
 def _compile_schematron(source: SchemaSource) -> CompiledSchematron:
-    from empiar_validate.validation.schematron import compile_schematron
+    from empiar_validate.validation.schematron_engine import compile_with_pyschematron
 
     tree = parse_schema_document(source)
     version = tree.getroot().get("schemaVersion")
     label = f"{SCH_NAME} {version} (built in)" if source.shipped and version else source.label
-    return compile_schematron(tree, label, source.base_dir)
+    return compile_with_pyschematron(tree, label, source.base_dir)
