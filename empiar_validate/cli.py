@@ -12,10 +12,10 @@ import importlib
 import sys
 
 from empiar_validate import __version__
+from empiar_validate.usage import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+__all__ = ["COMMANDS", "EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser",
+           "main"]
 
 COMMANDS: dict[str, str] = {
     "inspect": "read the headers of image files and report what each holds",
@@ -81,6 +81,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"empiar-validate {name}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-
-class UsageError(Exception):
-    """Raised by a command for a usage or environment problem (exit 2, message, no traceback)."""

@@ -8,7 +8,8 @@ import sys
 from xml.etree import ElementTree
 
 from empiar_validate.findings import Finding, Severity
-from empiar_validate.reporting import Report, render
+from empiar_validate.reporters import render
+from empiar_validate.reporting import Report
 
 
 def test_usage_errors_exit_2(run_cli):

@@ -29,11 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the XML, compare it with the data, report."""
-    from empiar_validate.cli import UsageError
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
     from empiar_validate.scan import file_problems, read_dataset, shower, validate_entry
     from empiar_validate.scan.drift import compare
+    from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
     from empiar_validate.xmlsafe import MAX_XML_BYTES, parse_xml_bytes
 

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from empiar_validate.reporting import FORMATS, Report, render
+from empiar_validate.reporters import FORMATS, format_help, render
+from empiar_validate.reporting import Report
 
 if TYPE_CHECKING:
     from empiar_validate.scan.metadata import MetadataFile
@@ -15,9 +16,7 @@ if TYPE_CHECKING:
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """``--format`` and ``--quiet``, the same on every command."""
     parser.add_argument(
-        "--format", choices=FORMATS, default="text",
-        help="report format: text for people, json for scripts, junit for CI test views, "
-        "github for GitHub Actions annotations (default: text)",
+        "--format", choices=FORMATS, default="text", help=format_help(),
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true",
@@ -61,8 +60,8 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
     import os
     import re
 
-    from empiar_validate.cli import UsageError
     from empiar_validate.paths import display_path
+    from empiar_validate.usage import UsageError
 
     if not os.path.isdir(args.directory):
         raise UsageError(f"{display_path(args.directory)} is not a directory")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from empiar_validate.commands.common import add_jobs_argument, add_report_arguments
 from empiar_validate.headers import read_all, walk_all
 from empiar_validate.records import FileRecord
-from empiar_validate.reporting import Report, render
+from empiar_validate.reporters import render
+from empiar_validate.reporting import Report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     """Inspect and report; exit 1 when any file has an error-severity problem."""
     import os
 
-    from empiar_validate.cli import UsageError
     from empiar_validate.paths import display_path
+    from empiar_validate.usage import UsageError
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
@@ -48,13 +48,9 @@ def run(args: argparse.Namespace) -> int:
     records = read_all(walk_all(args.paths), jobs=args.jobs, quiet=args.quiet)
     shown = [r for r in records if args.all or r.format is not None or r.problems]
     failed = any(not r.ok for r in records)
-    if args.format == "json":
-        json.dump({"files": [r.to_dict() for r in shown]}, sys.stdout, indent=2,
-                  ensure_ascii=False)
-        sys.stdout.write("\n")
-        return 1 if failed else 0
     report = Report("inspect", [p for r in records for p in r.problems],
-                    checked=[r.path for r in records])
+                    checked=[r.path for r in records],
+                    data={"files": [r.to_dict() for r in shown]}, bare_json=True)
     if args.format == "text" and not args.quiet:
         report.summary = [describe(r) for r in shown]
     render(report, args.format, sys.stdout)

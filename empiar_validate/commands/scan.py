@@ -41,11 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Scan, write the XML, validate it, report; exit 1 on any error-severity finding."""
     from empiar_validate.atomic import write_bytes_atomic
-    from empiar_validate.cli import UsageError
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
     from empiar_validate.scan import consequences, scan_dataset, validate_entry
     from empiar_validate.scan.emit import entry_document
+    from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
     root, out = args.directory, args.output

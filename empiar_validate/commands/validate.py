@@ -14,10 +14,10 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from empiar_validate.cli import UsageError
 from empiar_validate.commands.common import add_report_arguments, emit
 from empiar_validate.paths import display_path
 from empiar_validate.reporting import Report
+from empiar_validate.usage import UsageError
 
 if TYPE_CHECKING:
     from lxml import etree

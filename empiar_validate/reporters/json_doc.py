@@ -1,0 +1,24 @@
+"""JSON for scripts: ``command``, the command's own keys, ``counts``, then ``findings``.
+
+(Named ``json_doc`` so that it never shadows the standard library's ``json``.)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from empiar_validate.reporting import Report, counts
+
+
+def render(report: Report, out: TextIO) -> None:
+    """One indented JSON document; key order fixed so output is byte-identical across runs."""
+    if report.bare_json:
+        doc: dict[str, object] = dict(report.data)
+    else:
+        doc = {"command": report.command}
+        doc.update(report.data)
+        doc["counts"] = counts(report.findings)
+        doc["findings"] = [f.to_dict() for f in report.sorted_findings()]
+    json.dump(doc, out, indent=2, ensure_ascii=False, sort_keys=False)
+    out.write("\n")
