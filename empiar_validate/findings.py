@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import sys
 from dataclasses import dataclass
+
+from empiar_validate.rule_layers import Layer, layer_of
+from empiar_validate.rule_names import NAMES
 
 
 class Severity(enum.StrEnum):
@@ -22,27 +26,49 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A check with a stable id, a default severity, a one-line title and a default fix hint."""
+    """A check with a stable id, a default severity, a one-line title and a default fix hint.
+
+    ``name`` is the readable alias of the id (``orcid-checksum``), from
+    :data:`empiar_validate.rule_names.NAMES`; ``module`` is the module that registered the rule
+    (for docs/rules.md and the layer test). Neither takes part in equality.
+    """
 
     id: str
     severity: Severity
     title: str
     fix: str = ""
+    name: str = dataclasses.field(default="", compare=False)
+    module: str = dataclasses.field(default="", compare=False)
+
+    @property
+    def layer(self) -> Layer | None:
+        """The pipeline layer owning this rule's id range (:mod:`empiar_validate.rule_layers`)."""
+        return layer_of(self.id)
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity | str, title: str, fix: str = "") -> Rule:
+def rule(
+    rule_id: str, severity: Severity | str, title: str, fix: str = "", *,
+    module: str | None = None,
+) -> Rule:
     """Register a rule (idempotent for identical definitions) and return it.
 
     Modules declare their rules at import time, so the registry is the list of everything the code
-    can report; ``tests/test_rules_doc.py`` checks it against ``docs/rules.md``.
+    can report; ``docs/rules.md`` is generated from it (``python -m
+    empiar_validate.tools.rulesdoc``). The rule's name comes from the names table and its module is
+    the caller's, unless ``module`` says otherwise (the Schematron driver registers the schema's
+    rules).
     """
-    new = Rule(rule_id, Severity(severity), title, fix)
+    if module is None:
+        module = sys._getframe(1).f_globals.get("__name__", "")
+    new = Rule(rule_id, Severity(severity), title, fix, NAMES.get(rule_id, ""), module)
     old = RULES.get(rule_id)
-    if old is not None and old != new:
-        raise ValueError(f"rule {rule_id} registered twice with different definitions")
+    if old is not None:
+        if old != new:
+            raise ValueError(f"rule {rule_id} registered twice with different definitions")
+        return old
     RULES[rule_id] = new
     return new
 
