@@ -25,6 +25,18 @@ def display_path(path: str | bytes | os.PathLike[str]) -> str:
     return "".join(out)
 
 
+def is_inside(path: str, directory: str, *, resolve: bool = True) -> bool:
+    """True when ``path`` is ``directory`` or lies below it.
+
+    With ``resolve`` (the default) both are resolved first (links followed, ``..`` removed), so a
+    link pointing out of ``directory`` is outside it; pass ``resolve=False`` for paths that are
+    already real. Compares whole components: ``/data/ab`` is not inside ``/data/a``.
+    """
+    if resolve:
+        path, directory = os.path.realpath(path), os.path.realpath(directory)
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
 def is_safe_name(name: str) -> bool:
     """True when ``name`` round-trips through UTF-8 and has no control characters."""
     return display_path(name) == name

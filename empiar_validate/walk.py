@@ -14,7 +14,7 @@ from operator import attrgetter
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats import F_LINK_LOOP, F_UNREADABLE
-from empiar_validate.paths import display_path
+from empiar_validate.paths import display_path, is_inside
 
 MAX_DEPTH = 64  # deeper trees are almost certainly loops through bind mounts
 _NAME = attrgetter("name")
@@ -86,7 +86,7 @@ def walk(root: str, *, include_hidden: bool = False) -> Iterator[WalkEntry]:
         if key in visited:
             real = os.path.realpath(path)
             parent = os.path.realpath(os.path.dirname(path))
-            if parent == real or parent.startswith(real.rstrip(os.sep) + os.sep):
+            if is_inside(parent, real, resolve=False):
                 yield _problem(path, rel, F_LINK_LOOP,
                                "directory link leads back to its own parent; not followed")
             else:

@@ -58,18 +58,18 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
     ``--deposition-date`` a real date: a bad flag is the caller's mistake, not the metadata's.
     """
     import os
-    import re
 
+    from empiar_validate.empiar import ACCESSION_CODE, parse_date
     from empiar_validate.paths import display_path
     from empiar_validate.usage import UsageError
 
     if not os.path.isdir(args.directory):
         raise UsageError(f"{display_path(args.directory)} is not a directory")
     code = getattr(args, "accession_code", None)
-    if code is not None and not re.fullmatch(r"EMPIAR-\d{5}", code):
+    if code is not None and not ACCESSION_CODE.fullmatch(code):
         raise UsageError(f"--accession-code {code!r} is not of the form EMPIAR-NNNNN")
     when = getattr(args, "deposition_date", None)
-    if when is not None and not _is_iso_date(when):
+    if when is not None and parse_date(when) is None:
         raise UsageError(f"--deposition-date {when!r} is not a date YYYY-MM-DD")
     metadata = getattr(args, "metadata", None)
     if metadata is not None and not os.path.isfile(metadata):
@@ -109,16 +109,3 @@ def unparsable_metadata_report(
     report.summary = ["nothing written: the metadata file cannot be parsed"]
     return report
 
-
-def _is_iso_date(text: str) -> bool:
-    """``YYYY-MM-DD`` and a real day (fromisoformat alone also takes ``20240502``)."""
-    import datetime
-    import re
-
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return False
-    try:
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True

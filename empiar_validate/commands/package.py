@@ -42,9 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the bundle and report; exit 1 when any finding has error severity."""
-    from empiar_validate.package.bundle import OUTPUTS, build_bundle, is_inside
+    from empiar_validate.package.bundle import OUTPUTS, build_bundle
     from empiar_validate.package.plan import format_duration, human_size, transfer_seconds
-    from empiar_validate.paths import display_path
+    from empiar_validate.paths import display_path, is_inside
     from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 

@@ -18,7 +18,7 @@ from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import ImageSet
 from empiar_validate.package.inventory import DatasetFile
 from empiar_validate.package.plan import human_size
-from empiar_validate.paths import display_path
+from empiar_validate.paths import display_path, is_inside
 
 HTTP_TARBALL_LIMIT = 1_500_000_000  # EMPIAR's FAQ: http tarballs only work below 1.5 GB
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -179,7 +179,7 @@ def _outward_link(
             target = None
             if os.path.islink(path):
                 real = os.path.realpath(path)
-                if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+                if not is_inside(real, real_root, resolve=False):
                     target = real
             cache[prefix] = target
         if cache[prefix] is not None:

@@ -28,7 +28,7 @@ from empiar_validate.package.checksums import (
 from empiar_validate.package.deposition import deposition_json, dump_json
 from empiar_validate.package.inventory import inventory
 from empiar_validate.package.plan import TransferPlan, build_plan, render_summary
-from empiar_validate.paths import display_path
+from empiar_validate.paths import display_path, is_inside
 
 if TYPE_CHECKING:
     from empiar_validate.scan.metadata import MetadataFile
@@ -51,12 +51,6 @@ class Bundle:
     plan: TransferPlan
     checksums: ChecksumRun
     findings: list[Finding] = field(default_factory=list)
-
-
-def is_inside(path: str, directory: str) -> bool:
-    """True when ``path`` is ``directory`` or below it (after resolving links)."""
-    p, d = os.path.realpath(path), os.path.realpath(directory)
-    return p == d or p.startswith(d.rstrip(os.sep) + os.sep)
 
 
 def build_bundle(

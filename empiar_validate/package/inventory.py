@@ -11,7 +11,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from empiar_validate.paths import display_path
+from empiar_validate.paths import display_path, is_inside
 from empiar_validate.walk import walk
 
 
@@ -39,7 +39,7 @@ def inventory(root: str, *, exclude: str | None = None) -> list[DatasetFile]:
     skip = os.path.realpath(exclude) if exclude else None
     out = []
     for entry in walk(root, include_hidden=True):
-        if skip and _under(os.path.realpath(entry.path), skip):
+        if skip and is_inside(os.path.realpath(entry.path), skip, resolve=False):
             continue
         try:
             st = os.stat(entry.path)
@@ -50,7 +50,3 @@ def inventory(root: str, *, exclude: str | None = None) -> list[DatasetFile]:
         hidden = any(part.startswith(".") for part in entry.rel.split("/"))
         out.append(DatasetFile(entry.path, entry.rel, size, regular, hidden))
     return out
-
-
-def _under(path: str, parent: str) -> bool:
-    return path == parent or path.startswith(parent.rstrip(os.sep) + os.sep)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from empiar_validate.empiar import EMPIAR_NS
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import VARIABLE
 from empiar_validate.records import FileRecord
@@ -31,7 +32,7 @@ from empiar_validate.scan.patterns import is_within
 from empiar_validate.scan.tilts import per_tilt_series
 from empiar_validate.scan.values import Summary, as_float, dataset_size, same_pixel, summarize
 
-NS = "http://pdbe.org/empiar"
+NS = EMPIAR_NS
 
 C_NO_DIR = rule(
     "C101", Severity.ERROR, "image set directory missing from the dataset",

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from empiar_validate.empiar import EMPIAR_NS
 from empiar_validate.model import Citation, Contact, ImageSet, Person, ScanResult
 from empiar_validate.scan.values import format_value
 from empiar_validate.scan.xmlchars import NOT_XML
 
-NS = "http://pdbe.org/empiar"
+NS = EMPIAR_NS
 
 
 def xml_safe(text: str) -> str:

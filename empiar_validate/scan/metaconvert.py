@@ -10,12 +10,12 @@ again.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from empiar_validate import vocab
+from empiar_validate.empiar import ACCESSION_CODE, parse_date
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import Citation, Contact, EntryHeader, Person
 from empiar_validate.scan.metadata import Key, Metadata
@@ -46,7 +46,7 @@ M_WORKFLOW = rule(
     "data/workflow.json) or correct workflow_file.path.",
 )
 
-ACCESSION = re.compile(r"EMPIAR-\d{5}")
+ACCESSION = ACCESSION_CODE
 
 
 def _get(data: Any, *key: str | int) -> Any:
@@ -118,9 +118,10 @@ def entry_header(
     if isinstance(raw_date, datetime.date):
         raw_date = raw_date.isoformat()
     if raw_date is not None:
-        try:
-            h.deposition_date = datetime.date.fromisoformat(str(raw_date)).isoformat()
-        except ValueError:
+        parsed = parse_date(str(raw_date))
+        if parsed is not None:
+            h.deposition_date = parsed.isoformat()
+        else:
             bad(f"deposition date {raw_date!r} is not YYYY-MM-DD", "deposition_date")
     else:
         missing('deposition date not given yet: the XML has no keyDates/depositionDate; once '

@@ -16,7 +16,7 @@ import re
 
 from lxml import etree
 
-from empiar_validate.validation.xsd import EMPIAR_NS
+from empiar_validate.empiar import EMPIAR_NS
 from empiar_validate.xmlsafe import prolog_text, scan_prolog
 
 ENTRY_TAG = f"{{{EMPIAR_NS}}}entry"

@@ -7,10 +7,9 @@ import re
 
 from lxml import etree
 
+from empiar_validate.empiar import EMPIAR_NS
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.validation.locations import readable_path
-
-EMPIAR_NS = "http://pdbe.org/empiar"
 
 XSD_VIOLATION = rule(
     "X100", Severity.ERROR, "XML Schema (empiar.xsd) violation",
