@@ -33,7 +33,7 @@ Every rule the tool can report, by the layer of the pipeline that raises it. The
 number range say the layer (F readers, G/M scan, P package, C check, X XML and XSD, S Schematron).
 The name can be used in place of the id wherever a rule is selected. A finding's message says
 what was found in that file; the fix below is the general advice (Schematron messages carry
-their own).
+their own). To add a rule, see [adding-a-rule.md](adding-a-rule.md).
 """
 
 
