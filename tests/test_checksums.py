@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from empiar_validate.package import checksums
+from empiar_validate.package import checksum_cache, checksums
 from empiar_validate.package.checksums import (
     P_CACHE_IGNORED,
     P_CHANGED,
@@ -185,7 +185,8 @@ def test_tampered_cache_entries_are_ignored(tmp_path):
     cache_path = tmp_path / "cache.json"
     entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino,
              "sha256": "zz", "md5": "0" * 32}
-    cache_path.write_text(json.dumps({"format": checksums.CACHE_FORMAT, "files": {"f": entry}}))
+    cache_path.write_text(json.dumps({"format": checksum_cache.CACHE_FORMAT,
+                                      "files": {"f": entry}}))
     run = checksum_files([(str(path), "f")], cache=ChecksumCache(str(cache_path)))
     assert run.hashed == 1 and run.sums[0].sha256 == hashlib.sha256(b"x").hexdigest()
 
@@ -255,3 +256,74 @@ def test_long_runs_save_the_cache_as_they_go(tmp_path, monkeypatch, jobs):
     monkeypatch.setattr(cache, "save", counting_save)
     checksum_files(pairs, cache=cache, jobs=jobs)
     assert len(saved) > 2 and saved[0] < saved[-1] == 10  # partial saves, then the final one
+
+
+# --- the journal: an interrupted run keeps every digest it computed ------------------------------
+
+def _interrupt_after(monkeypatch, count):
+    """hash_one raises KeyboardInterrupt (Ctrl-C) once ``count`` files have been hashed."""
+    real = checksums.hash_one
+    seen = []
+
+    def flaky(*args, **kwargs):
+        if len(seen) >= count:
+            raise KeyboardInterrupt
+        seen.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checksums, "hash_one", flaky)
+    return seen
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_interrupted_run_keeps_what_it_hashed(tmp_path, monkeypatch, jobs):
+    pairs = _dataset(str(tmp_path / "data"))
+    cache_path = str(tmp_path / "cache.json")
+    _interrupt_after(monkeypatch, 4)
+    with pytest.raises(KeyboardInterrupt):
+        checksum_files(pairs, cache=ChecksumCache(cache_path), jobs=jobs)
+    assert not os.path.exists(cache_path)  # never saved: everything is in the journal
+    monkeypatch.undo()
+    cache = ChecksumCache(cache_path)
+    assert cache.from_journal == 4
+    again = checksum_files(pairs, cache=cache, jobs=jobs)
+    assert (again.hashed, again.reused) == (len(pairs) - 4, 4)
+    assert not again.findings
+    assert not os.path.exists(cache_path + checksum_cache.JOURNAL_SUFFIX)  # folded in
+    fresh = checksum_files(pairs, cache=ChecksumCache(str(tmp_path / "fresh.json")))
+    assert again.sums == fresh.sums
+    assert (tmp_path / "cache.json").read_bytes() == (tmp_path / "fresh.json").read_bytes()
+
+
+def test_torn_journal_line_is_ignored_and_appending_goes_on(tmp_path):
+    pairs = _dataset(str(tmp_path / "data"))
+    cache_path = str(tmp_path / "cache.json")
+    first = ChecksumCache(cache_path)
+    for path, rel in pairs[:3]:
+        first.put(rel, checksum_cache.Stamp.of(os.stat(path)), "a" * 64, "b" * 32)
+    journal = cache_path + checksum_cache.JOURNAL_SUFFIX
+    with open(journal, "ab") as fh:
+        fh.write(b'{"rel": "half a line of a kil')  # SIGKILL in the middle of a write
+    second = ChecksumCache(cache_path)
+    assert second.from_journal == 3 and not second.problem
+    path, rel = pairs[3]
+    second.put(rel, checksum_cache.Stamp.of(os.stat(path)), "c" * 64, "d" * 32)
+    third = ChecksumCache(cache_path)
+    assert third.from_journal == 4
+    assert third.entries[rel]["sha256"] == "c" * 64
+
+
+def test_journal_of_another_program_is_not_read(tmp_path):
+    cache_path = str(tmp_path / "cache.json")
+    with open(cache_path + checksum_cache.JOURNAL_SUFFIX, "w") as fh:
+        fh.write('{"rel": "f", "size": 1, "mtime_ns": 1, "inode": 1, '
+                 '"sha256": "' + "a" * 64 + '", "md5": "' + "b" * 32 + '"}\n')
+    cache = ChecksumCache(cache_path)
+    assert cache.from_journal == 0 and cache.entries == {}
+
+
+def test_no_cache_means_no_journal(tmp_path):
+    pairs = _dataset(str(tmp_path / "data"))
+    before = set(os.listdir(tmp_path))
+    checksum_files(pairs, cache=ChecksumCache(None))
+    assert set(os.listdir(tmp_path)) == before

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 from importlib.resources import files
 
@@ -204,3 +205,35 @@ def test_without_metadata_the_bundle_is_still_written(run_cli, deposition):
     assert "P120" in stdout and "package: FAILED" in stdout
     doc = json.loads((out / "deposition.json").read_text())
     assert list(doc) == ["imagesets"] and len(doc["imagesets"]) == 3
+
+
+def test_scheduler_without_distributed_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    from empiar_validate.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text("x")
+    out = str(tmp_path / "out")
+    monkeypatch.delenv("EMPIAR_VALIDATE_SCHEDULER", raising=False)
+    assert main(["package", str(tmp_path / "ds"), "-o", out, "--scheduler", "tcp://h:8786"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://h:8786" in err and "pip install 'empiar-validate[distributed]'" in err
+    monkeypatch.setenv("EMPIAR_VALIDATE_SCHEDULER", "tcp://h:8786")
+    assert main(["package", str(tmp_path / "ds"), "-o", out, "-q"]) == 2
+    assert "EMPIAR_VALIDATE_SCHEDULER tcp://h:8786" in capsys.readouterr().err
+    assert not os.path.exists(out)  # a usage error writes nothing
+    # "local" overrides the environment and needs nothing (exit 1: findings about the data)
+    assert main(["package", str(tmp_path / "ds"), "-o", out, "-q", "--scheduler", "local"]) == 1
+    assert os.path.exists(os.path.join(out, "SHA256SUMS"))
+
+
+def test_local_package_does_not_import_distributed(tmp_path):
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text("x")
+    code = ("import sys; from empiar_validate.cli import main; "
+            f"rc = main(['package', {str(tmp_path / 'ds')!r}, '-o', {str(tmp_path / 'o')!r}, "
+            "'-q']); print('imported:', sorted({'distributed', 'dask'} & set(sys.modules)))")
+    env = {k: v for k, v in os.environ.items() if k != "EMPIAR_VALIDATE_SCHEDULER"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "imported: []"
+    assert os.path.exists(tmp_path / "o" / "SHA256SUMS")

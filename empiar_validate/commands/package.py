@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_jobs_argument(parser, "parallel header reads and checksum threads")
     parser.add_argument("--allow-inside", action="store_true",
                         help="allow OUT inside DIR (its files are then left out of the bundle)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="hash on the dask.distributed cluster at ADDRESS (tcp://host:port "
+                             "or a scheduler file; default: $EMPIAR_VALIDATE_SCHEDULER, else "
+                             "this machine; 'local' forces this machine); needs the "
+                             "'distributed' extra")
     parser.add_argument("--no-cache", action="store_true",
                         help="hash every file again instead of reusing OUT/"
                              ".empiar-validate-cache.json")
@@ -43,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the bundle and report; exit 1 when any finding has error severity."""
     from empiar_validate.package.bundle import OUTPUTS, build_bundle
+    from empiar_validate.package.cluster import ClusterError
     from empiar_validate.package.plan import format_duration, human_size, transfer_seconds
     from empiar_validate.paths import display_path, is_inside
     from empiar_validate.usage import UsageError
@@ -57,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             f"{display_path(out)} is inside the dataset {display_path(root)}; the bundle is "
             "never written beside the data unless you pass --allow-inside"
         )
+    scheduler = _scheduler(args.scheduler)
     try:
         source = read_metadata_argument(args)
     except OSError as exc:  # unreadable metadata
@@ -69,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         bundle = build_bundle(root, out, metadata=source, jobs=args.jobs,
                               quiet=args.quiet, use_cache=not args.no_cache,
                               accession_code=args.accession_code,
-                              deposition_date=args.deposition_date)
+                              deposition_date=args.deposition_date, scheduler=scheduler)
+    except ClusterError as exc:
+        raise UsageError(f"cannot package: {exc}") from None
     except OSError as exc:  # an unwritable OUT
         raise UsageError(f"cannot package: {exc.strerror or exc}"
                          + (f": {display_path(exc.filename)}" if exc.filename else "")) from exc
@@ -89,11 +98,33 @@ def run(args: argparse.Namespace) -> int:
                         "bytes": r.bytes} for r in plan.rows],
         "checksums": {"hashed": bundle.checksums.hashed, "reused": bundle.checksums.reused},
     }
+    if scheduler is not None:
+        report.data["checksums"]["scheduler"] = scheduler
     if not args.quiet:
         report.summary = [
             f"wrote {', '.join(OUTPUTS)} to {display_path(out)}",
             f"{plan.total_files} file(s), {human_size(plan.total_bytes)}: "
             f"{format_duration(transfer_seconds(plan.total_bytes))} at 200 Mbit/s",
-            f"checksums: {bundle.checksums.hashed} hashed, {bundle.checksums.reused} reused",
+            f"checksums: {bundle.checksums.hashed} hashed, {bundle.checksums.reused} reused"
+            + (f" (on the Dask cluster at {scheduler})" if scheduler is not None else ""),
         ]
     return emit(report, args.format)
+
+
+def _scheduler(flag: str | None) -> str | None:
+    """The Dask scheduler to hash on: ``--scheduler``, else ``$EMPIAR_VALIDATE_SCHEDULER``;
+    ``None`` (this machine) when neither is set or the value is ``local``. Asking for a
+    cluster without dask.distributed installed is a usage error (exit 2)."""
+    from empiar_validate.package.cluster import SCHEDULER_ENV, require_distributed
+    from empiar_validate.usage import UsageError
+
+    source = "--scheduler" if flag is not None else SCHEDULER_ENV
+    value = flag if flag is not None else os.environ.get(SCHEDULER_ENV, "")
+    value = value.strip()
+    if value in ("", "local"):
+        return None
+    try:
+        require_distributed()
+    except ImportError as exc:
+        raise UsageError(f"{source} {value}: {exc}") from None
+    return value

@@ -63,13 +63,15 @@ def build_bundle(
     use_cache: bool = True,
     accession_code: str | None = None,
     deposition_date: str | None = None,
+    scheduler: str | None = None,
 ) -> Bundle:
     """Scan ``root``, then write the bundle into ``out`` (created if absent).
 
     ``metadata`` is the file the command loaded once (or a path). Every fact is reported by
     one layer: the scan reports the data and the metadata, the bundle only what it alone sees
     (layout, checksums, what deposition.json cannot express). Raises ``OSError`` only when the
-    metadata cannot be read or ``out`` cannot be written.
+    metadata cannot be read or ``out`` cannot be written, and ``ClusterError`` when the
+    checksums were sent to the Dask ``scheduler`` and it failed.
     """
     from empiar_validate.scan import consequences, scan_dataset, shower, validate_entry
     from empiar_validate.scan.emit import entry_document
@@ -104,7 +106,7 @@ def build_bundle(
     lfs = {r.path: (str(r.extra["lfs_sha256"]), r.size or 0) for r in result.records
            if "lfs_sha256" in r.extra}
     sums = checksum_files(((f.path, f.rel) for f in files if f.regular and not f.hidden),
-                          cache=cache, jobs=jobs, quiet=quiet,
+                          cache=cache, jobs=jobs, quiet=quiet, scheduler=scheduler,
                           absent={f.rel: lfs[f.display] for f in files if f.display in lfs})
     cache_findings = [f for f in sums.findings if f.rule == P_CACHE_IGNORED.id]
     ours += [f for f in sums.findings if f.rule != P_CACHE_IGNORED.id]

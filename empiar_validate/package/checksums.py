@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import queue
 import stat
@@ -23,16 +22,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from empiar_validate.atomic import write_bytes_atomic
 from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.package.checksum_cache import CACHE_NAME, ChecksumCache, Stamp
 from empiar_validate.paths import display_path
 from empiar_validate.progress import progress
 
 CHUNK_BYTES = 1 << 20
-CACHE_NAME = ".empiar-validate-cache.json"
-CACHE_FORMAT = "empiar-validate checksum cache 1"
 RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again unseen
-SAVE_EVERY_S = 60.0  # an interrupted multi-hour run keeps what it hashed
+SAVE_EVERY_S = 60.0  # fold the journal into the cache now and then
 SPLIT_MIN_BYTES = 64 * CHUNK_BYTES  # below this a helper thread costs more than it saves
 
 P_UNREADABLE = rule(
@@ -51,20 +48,6 @@ P_FROM_POINTER = rule(
     "P133", Severity.INFO, "content not present: SHA-256 taken from the Git LFS pointer, no MD5",
     "Run `git lfs pull` before packaging to list every file in MD5SUMS too.",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """What identifies one version of a file's content without reading it."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, st: os.stat_result) -> Stamp:
-        """The stamp of a ``stat`` result."""
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,76 +146,36 @@ def _digest_split(fh, chunk: int) -> tuple[str, str]:  # type: ignore[no-untyped
     return sha.hexdigest(), md5.hexdigest()
 
 
-# --- cache ------------------------------------------------------------------------------------
+# --- one file, here or on a cluster worker --------------------------------------------------
 
-_HEX = set("0123456789abcdef")
-
-
-def _valid_entry(value: object) -> bool:
-    if not isinstance(value, dict):
-        return False
-    ints = all(isinstance(value.get(k), int) and not isinstance(value.get(k), bool)
-               for k in ("size", "mtime_ns", "inode"))
-    sha, md5 = value.get("sha256"), value.get("md5")
-    return (ints and isinstance(sha, str) and len(sha) == 64 and set(sha) <= _HEX
-            and isinstance(md5, str) and len(md5) == 32 and set(md5) <= _HEX)
+# What hashing one file gave, as plain picklable tuples (they cross to and from Dask workers):
+#   ("ok", rel, size, mtime_ns, inode, sha256, md5, cacheable)
+#   ("changed", rel)          the stamp differed before and after the read
+#   ("unreadable", rel, why)  open/read/stat failed
+Outcome = tuple
 
 
-class ChecksumCache:
-    """Digests from earlier runs, keyed by relative path and checked against the file's stamp.
+def hash_one(path: str, rel: str, split: bool,
+             now_ns: Callable[[], int] = time.time_ns) -> Outcome:
+    """Hash ``path`` between two ``stat`` calls; ``cacheable`` is false for a file modified
+    within :data:`RACY_NS` of the read (it may change again within the mtime's resolution)."""
+    started = now_ns()
+    try:
+        before = os.stat(path)
+        sha, md5 = digest_file(path, split=split)
+        after = os.stat(path)
+    except OSError as exc:
+        return ("unreadable", rel, exc.strerror or str(exc))
+    current = Stamp.of(before)
+    if current != Stamp.of(after):
+        return ("changed", rel)
+    return ("ok", rel, current.size, current.mtime_ns, current.inode, sha, md5,
+            current.mtime_ns < started - RACY_NS)
 
-    Stored as JSON with ASCII escapes, so undecodable file names (kept as surrogates) round-trip.
-    Entries for files no longer present are dropped on save.
-    """
 
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self.entries: dict[str, dict[str, object]] = {}
-        self.problem: str | None = None
-        self._lock = threading.Lock()
-        if path is None:
-            return
-        try:
-            with open(path, "rb") as fh:
-                doc = json.loads(fh.read())
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            self.problem = f"{type(exc).__name__}: {exc}"
-            return
-        if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT:
-            self.problem = "not an empiar-validate checksum cache of this version"
-            return
-        files = doc.get("files")
-        if isinstance(files, dict):
-            self.entries = {k: v for k, v in files.items() if _valid_entry(v)}
-
-    def get(self, rel: str, stamp: Stamp) -> tuple[str, str] | None:
-        """The cached digests when the stamp still matches, else ``None``."""
-        e = self.entries.get(rel)
-        if e is None or (e["size"], e["mtime_ns"], e["inode"]) != (
-            stamp.size, stamp.mtime_ns, stamp.inode
-        ):
-            return None
-        return str(e["sha256"]), str(e["md5"])
-
-    def put(self, rel: str, stamp: Stamp, sha256: str, md5: str) -> None:
-        """Remember the digests of ``rel`` at ``stamp``."""
-        with self._lock:
-            self.entries[rel] = {"size": stamp.size, "mtime_ns": stamp.mtime_ns,
-                                 "inode": stamp.inode, "sha256": sha256, "md5": md5}
-
-    def save(self, keep: Iterable[str] | None = None) -> None:
-        """Write the cache atomically; with ``keep``, only those paths are kept."""
-        if self.path is None:
-            return
-        with self._lock:
-            entries = self.entries if keep is None else {
-                k: self.entries[k] for k in keep if k in self.entries}
-            doc = {"format": CACHE_FORMAT,
-                   "files": {k: entries[k] for k in sorted(entries, key=os.fsencode)}}
-            data = json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
-        write_bytes_atomic(self.path, data)
+def hash_batch(items: list[tuple[str, str, bool]]) -> list[Outcome]:
+    """A Dask task: :func:`hash_one` for each ``(absolute path, rel, split)``, in order."""
+    return [hash_one(path, rel, split) for path, rel, split in items]
 
 
 # --- driver -----------------------------------------------------------------------------------
@@ -245,6 +188,7 @@ def checksum_files(
     quiet: bool = False,
     now_ns: Callable[[], int] = time.time_ns,
     absent: dict[str, tuple[str, int]] | None = None,
+    scheduler: str | None = None,
 ) -> ChecksumRun:
     """Digest every ``(path, rel)``; reuse cached digests whose stamp still matches.
 
@@ -252,6 +196,9 @@ def checksum_files(
     the sums, so the checksum files never hold a digest that cannot verify. ``absent`` maps the
     ``rel`` of a file whose content is not present (a Git LFS pointer) to the content's SHA-256
     and size: that digest is listed without reading anything (no MD5 is known for it).
+    With ``scheduler`` (a dask.distributed address) the files are hashed on that cluster
+    (:mod:`empiar_validate.package.cluster`, which may raise ``ClusterError``); the result,
+    the cache and the checksum files are the same as from a local run.
     """
     run = ChecksumRun()
     cache = cache or ChecksumCache(None)
@@ -281,61 +228,74 @@ def checksum_files(
     pending.sort(key=lambda p: (-p[2].size, os.fsencode(p[1])))  # largest first: short tail
     jobs = max(1, jobs or default_jobs())
     total = sum(p[2].size for p in pending)
-
-    def work(path: str, rel: str, stamp: Stamp) -> tuple[FileSums | None, Finding | None]:
-        started = now_ns()
-        split = jobs > 1 and stamp.size * jobs > total and stamp.size >= SPLIT_MIN_BYTES
-        try:
-            before = os.stat(path)
-            sha, md5 = digest_file(path, split=split)
-            after = os.stat(path)
-        except OSError as exc:
-            return None, _unreadable(rel, exc)
-        current = Stamp.of(before)
-        if current != Stamp.of(after):
-            return None, Finding.of(
-                P_CHANGED, "changed while being read; not listed in SHA256SUMS/MD5SUMS",
-                file=display_path(rel))
-        if current.mtime_ns < started - RACY_NS:
-            cache.put(rel, current, sha, md5)
-        return FileSums(rel, sha, md5, current.size), None
-
     last_save = time.monotonic()
 
-    def save_now_and_then() -> None:
+    def collect(outcome: Outcome) -> None:
         nonlocal last_save
+        kind, rel = outcome[0], outcome[1]
+        if kind == "ok":
+            _, _, size, mtime_ns, inode, sha, md5, cacheable = outcome
+            if cacheable:
+                cache.put(rel, Stamp(size, mtime_ns, inode), sha, md5)
+            by_rel[rel] = FileSums(rel, sha, md5, size)
+            run.hashed += 1
+            run.hashed_bytes += size
+        elif kind == "changed":
+            run.findings.append(Finding.of(
+                P_CHANGED, "changed while being read; not listed in SHA256SUMS/MD5SUMS",
+                file=display_path(rel)))
+        else:
+            run.findings.append(Finding.of(P_UNREADABLE, outcome[2], file=display_path(rel)))
         if time.monotonic() - last_save > SAVE_EVERY_S:
             cache.save()
             last_save = time.monotonic()
 
+    def split(size: int) -> bool:
+        return jobs > 1 and size * jobs > total and size >= SPLIT_MIN_BYTES
+
     with progress("computing checksums", total, quiet=quiet, unit="bytes") as tick:
-        if jobs == 1:
-            for p in pending:
-                _collect(run, by_rel, *work(*p))
-                tick(p[2].size)
-                save_now_and_then()
+        if scheduler is not None:
+            from empiar_validate.package.cluster import hash_on_cluster
+
+            sizes = {rel: stamp.size for _, rel, stamp in pending}
+            for outcome in hash_on_cluster(scheduler, pending, lambda: (
+                    f"the {run.hashed} file(s) hashed so far are kept in the cache; "
+                    "run again to hash the rest")):
+                collect(outcome)
+                tick(sizes[outcome[1]])
+        elif jobs == 1:
+            for path, rel, stamp in pending:
+                collect(hash_one(path, rel, split(stamp.size), now_ns))
+                tick(stamp.size)
         else:
             # a bounded window of futures: a million small files must not mean a million
             # Future objects in memory
             todo = iter(pending)
             with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hash") as pool:
-                running: dict[Future[tuple[FileSums | None, Finding | None]], int] = {}
+                running: dict[Future[Outcome], int] = {}
 
                 def submit_next() -> None:
                     p = next(todo, None)
                     if p is not None:
-                        running[pool.submit(work, *p)] = p[2].size
+                        running[pool.submit(hash_one, p[0], p[1], split(p[2].size),
+                                            now_ns)] = p[2].size
 
-                for _ in range(jobs * 4):
-                    submit_next()
-                while running:
-                    done, _ = wait(running, timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        size = running.pop(fut)
-                        _collect(run, by_rel, *fut.result())
-                        tick(size)
+                try:
+                    for _ in range(jobs * 4):
                         submit_next()
-                    save_now_and_then()
+                    while running:
+                        done, _ = wait(running, timeout=SAVE_EVERY_S,
+                                       return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            size = running.pop(fut)
+                            collect(fut.result())
+                            tick(size)
+                            submit_next()
+                finally:  # interrupted: what the threads finished still goes into the journal
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    for fut in running:
+                        if not fut.cancelled() and fut.exception() is None:
+                            collect(fut.result())
     run.sums = [by_rel[k] for k in sorted(by_rel, key=os.fsencode)]
     listed = sorted((k for k in absent if k in by_rel), key=os.fsencode)
     if listed:
@@ -346,16 +306,6 @@ def checksum_files(
             + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")))
     cache.save(keep=by_rel)
     return run
-
-
-def _collect(run: ChecksumRun, by_rel: dict[str, FileSums], sums: FileSums | None,
-             problem: Finding | None) -> None:
-    if problem is not None:
-        run.findings.append(problem)
-    if sums is not None:
-        by_rel[sums.rel] = sums
-        run.hashed += 1
-        run.hashed_bytes += sums.size
 
 
 def _unreadable(rel: str, exc: OSError) -> Finding:
