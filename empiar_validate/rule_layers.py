@@ -78,6 +78,14 @@ LAYERS: tuple[Layer, ...] = (
         "(formats/imagic-spider.md).",
     ),
     Layer(
+        "diffraction", "SMV diffraction frames and ZIP series", (("F", 700, 799),),
+        (_P + "formats.smv", _P + "formats.archive"),
+        "Readers: `formats/smv.py` (F700–F709) and `formats/archive.py` (F710–F719); details in "
+        "[formats/smv-zip.md](formats/smv-zip.md). SMV is recognised by its text header before "
+        "`.img` is taken for IMAGIC; a `.zip` of frames is one series, read from its central "
+        "directory and its first member's header, never extracted.",
+    ),
+    Layer(
         "grouping", "Scan: grouping files into image sets", (("G", 100, 199),),
         (_P + "scan",),
         "Reported by `scan` (and by `package`, which scans too) while grouping files into image "

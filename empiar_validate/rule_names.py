@@ -109,6 +109,13 @@ NAMES: dict[str, str] = {
     "F606": "spider-indexed-stack",
     "F607": "spider-iform-nz-mismatch",
     # grouping (scan)
+    "F700": "smv-header-invalid",
+    "F701": "smv-type-unknown",
+    "F702": "smv-truncated",
+    "F703": "smv-pixel-size-missing",
+    "F710": "zip-unreadable",
+    "F711": "zip-encrypted",
+    "F712": "zip-mixed-members",
     "G101": "image-size-varies",
     "G102": "pixel-size-varies",
     "G103": "frame-count-varies",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from empiar_validate.formats import read_header, tiff, tiff_ifd
+from empiar_validate.formats import decompress, read_header, tiff_ifd
 from empiar_validate.formats.units import angstroms_per
 from empiar_validate.records import FileRecord
 
@@ -488,7 +488,7 @@ def test_bz2_small_stack_fully_counted(tmp_path: Path) -> None:
 
 
 def test_gzip_chain_beyond_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tiff, "STREAM_LIMIT", 4096)
+    monkeypatch.setattr(decompress, "_budget", 4096)
     src = tmp_path / "m.tif"
     with tifffile.TiffWriter(src) as tw:
         for _ in range(4):
@@ -503,7 +503,7 @@ def test_gzip_chain_beyond_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_gzip_first_ifd_beyond_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tiff, "STREAM_LIMIT", 1024)
+    monkeypatch.setattr(decompress, "_budget", 1024)
     src = tmp_path / "late.tif"
     with tifffile.TiffWriter(src) as tw:  # libtiff-style: IFD written after the image data
         tw.write(np.zeros((64, 64), np.uint8), contiguous=False)

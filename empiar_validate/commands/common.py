@@ -37,6 +37,27 @@ def add_jobs_argument(
     """``-j/--jobs``: bounded concurrency (the default depends on the number of cores)."""
     parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                         help=f"{what} (default: chosen from the number of cores)")
+    parser.add_argument(
+        "--decompress-budget", type=_decompress_budget, default="64M", metavar="SIZE",
+        help="decompressed bytes read at most per .gz/.bz2 TIFF movie to count its frames "
+             "(e.g. 512M, 5G; default: 64M); beyond it the frame count is unknown",
+    )
+
+
+def _decompress_budget(text: str) -> int:
+    """argparse type for ``--decompress-budget``; sets the per-file budget for this run.
+
+    argparse also passes the string default through here when the option is not given, so
+    every run starts from the default (in-process callers, like the tests, included).
+    """
+    from empiar_validate.formats import decompress
+
+    try:
+        nbytes = decompress.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    decompress.set_budget(nbytes)
+    return nbytes
 
 
 def _positive_int(text: str) -> int:

@@ -38,7 +38,7 @@ from empiar_validate.records import FileRecord
 __all__ = [
     "EXTENSIONS", "F_BROKEN_LINK", "F_COMPRESSED_CORRUPT", "F_EMPTY", "F_LINK_LOOP", "F_MISMATCH",
     "F_NOT_PRESENT", "F_READER_FAILED", "F_SPECIAL", "F_UNREADABLE", "F_UNRECOGNISED", "HEAD_SIZE",
-    "READERS", "Source", "read_header", "sniff", "split_extension",
+    "READERS", "Source", "read_header", "read_member_header", "sniff", "split_extension",
 ]
 
 # O_NONBLOCK: if the file was swapped for a FIFO since stat(), open must not block.
@@ -120,6 +120,31 @@ def read_header(
     try:
         module.read(source, record)
     except Exception as exc:  # last safety net: a bad file is a finding
+        record.problems.append(Finding.of(
+            F_READER_FAILED, f"{type(exc).__name__}: {exc}", file=shown
+        ))
+    return record
+
+
+def read_member_header(source, shown: str) -> FileRecord:  # type: ignore[no-untyped-def]
+    """Read one archive member (``source`` holds its first bytes and opens it) like a file.
+
+    Used by formats/archive.py for the first image of a ZIP; never raises for a bad member.
+    """
+    record = FileRecord(path=shown)
+    key = sniff(source.head, source.ext)
+    if key is None or key == "zip":
+        expected = EXTENSIONS.get(source.ext)
+        if expected is not None:
+            record.problems.append(Finding.of(
+                F_UNRECOGNISED, f"archive member with extension {source.ext} is not a "
+                f"recognisable {expected.upper()} file", file=shown,
+            ))
+        return record
+    module = _modules.get(key) or _reader(key)
+    try:
+        module.read(source, record)
+    except Exception as exc:  # last safety net, as for files
         record.problems.append(Finding.of(
             F_READER_FAILED, f"{type(exc).__name__}: {exc}", file=shown
         ))

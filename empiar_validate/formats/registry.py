@@ -60,6 +60,21 @@ def _spider_dat(head: bytes, ext: str) -> bool:
     return looks_like_spider(head)
 
 
+def _smv(head: bytes, ext: str) -> bool:
+    """ADSC SMV diffraction frames: ``{`` and ``HEADER_BYTES=``, whatever the extension (they
+    share IMAGIC's ``.img``; content decides first)."""
+    if head[:1] != b"{":
+        return False
+    from empiar_validate.formats.smv import looks_like_smv  # a light module
+
+    return looks_like_smv(head)
+
+
+def _zip(head: bytes, ext: str) -> bool:
+    """A ``.zip`` archive of image files (other ZIP-based files are not images)."""
+    return ext == ".zip" and head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def _mrc(head: bytes, ext: str) -> bool:
     """The ``MAP `` stamp of MRC2000 (old files without it go by extension, see the row)."""
     return head[208:211] == b"MAP"
@@ -77,6 +92,8 @@ READERS: tuple[Reader, ...] = (
            (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".preali", ".ccp4"), _mrc, 1024),
     Reader("imagic", "imagic", (".hed", ".img"), None, 0),
     Reader("spider", "spider", (".spi", ".spider"), _spider_dat, 0),
+    Reader("smv", "smv", (".smv", ".img"), _smv),
+    Reader("zip", "archive", (".zip",), _zip),
 )
 
 BY_KEY: dict[str, Reader] = {r.key: r for r in READERS}

@@ -4,7 +4,10 @@ the IFD chain (:mod:`~empiar_validate.formats.tiff_ifd`), EER acquisition metada
 (:mod:`~empiar_validate.formats.tiff_vendor`) into one record.
 
 tifffile is imported only for the first page's vendor metadata and for the names of rare
-compression codes.
+compression codes. Compressed ``.tif.bz2``/``.tiff.gz`` files are walked through the
+decompressed stream within a per-file byte budget (:mod:`~empiar_validate.formats.decompress`:
+parallel decompression, worker processes); their frame count is reported only when the whole
+chain lies within it, and is otherwise unknown, never a guess.
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from typing import BinaryIO
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats.eer import EER_COMPRESSIONS, fill_eer, is_eer_xml
 from empiar_validate.formats.tiff_ifd import (
     F_TIFF_IFD,
-    STREAM_LIMIT,
     ByteSource,
     Chain,
     first_int,
@@ -41,13 +42,17 @@ F_TIFF_SAMPLES = rule(
     "EMPIAR image sets are single-channel; deposit greyscale images.",
 )
 F_TIFF_STREAM_DEPTH = rule(
-    "F208", Severity.WARNING, "frame count of a compressed TIFF not known without decompressing",
-    "Give the frame count in the image set yourself, or deposit the TIFF uncompressed "
-    "(TIFF's own LZW compression keeps the file small and the header readable).",
+    "F208", Severity.WARNING, "frame count of a compressed TIFF not reached within the "
+    "decompression budget (unknown, not compared)",
+    "Raise the budget (--decompress-budget 5G for a K3 movie), give the frame count in the "
+    "image set yourself, or deposit the TIFF uncompressed (TIFF's own LZW compression keeps "
+    "the file small and the header readable).",
 )
 F_TIFF_STREAM_HEADER = rule(
-    "F209", Severity.WARNING, "first IFD of a compressed TIFF lies too deep in the stream",
-    "Deposit the TIFF uncompressed or with TIFF's internal compression (LZW).",
+    "F209", Severity.WARNING, "first IFD of a compressed TIFF lies beyond the decompression "
+    "budget",
+    "Raise --decompress-budget, or deposit the TIFF uncompressed or with TIFF's internal "
+    "compression (LZW).",
 )
 
 
@@ -59,37 +64,64 @@ def read(source, record: FileRecord) -> None:  # type: ignore[no-untyped-def]
         record.problems.append(Finding.of(r, message, file=shown, **kw))
 
     record.format = record.header_format = "TIFF"
+    if source.compression:
+        _read_compressed(source, record, problem)
+        return
     with source.open() as fh:
-        if source.compression:
-            data = ByteSource(fh, None, STREAM_LIMIT)
-        else:
-            data = ByteSource(fh, source.size, None, source.head)
+        data = ByteSource(fh, source.size, None, source.head)
         try:
             chain = walk(data)
         except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
-            # a corrupt compressed stream raises while decompressing
             problem(F_TIFF_IFD, f"could not read the IFD chain: {type(exc).__name__}: {exc}")
             return
         for r, message in chain.problems:
             problem(r, message)
         if not chain.first:
-            if chain.unreachable:
-                problem(
-                    F_TIFF_STREAM_HEADER,
-                    f"the first IFD is not within the first {STREAM_LIMIT >> 20} MiB of the "
-                    f"decompressed {source.compression} stream; header not read",
-                )
-            elif not chain.problems:
+            if not chain.problems:
                 problem(F_TIFF_DIMENSIONS, "the first IFD has no image tags")
             return
         _fill_basic(record, chain, source, problem)
-        if data.streamed and not data.beyond_reach(chain.first_extent):
-            data.read_at(chain.first_extent - 1, 1)  # tifffile reads all of page 0's tags
-        meta_fh: BinaryIO = io.BytesIO(bytes(data.buf)) if data.streamed else fh
-        fill_vendor_metadata(record, chain, meta_fh, problem)
+        fill_vendor_metadata(record, chain, fh, problem)
 
 
-def _fill_basic(record: FileRecord, chain: Chain, source, problem) -> None:  # type: ignore[no-untyped-def]
+def _read_compressed(source, record: FileRecord, problem) -> None:  # type: ignore[no-untyped-def]
+    """A ``.tiff.bz2``/``.tif.gz``: the chain walked through the decompressed stream, within
+    the per-file budget (formats/decompress.py: parallel decompression, worker processes)."""
+    from empiar_validate.formats import decompress
+
+    walked = decompress.walk(source.path, source.compression, source.size)
+    if walked.error is not None or walked.chain is None:
+        # a corrupt compressed stream raises while decompressing
+        problem(F_TIFF_IFD, f"could not read the IFD chain: {walked.error}")
+        return
+    chain = walked.chain
+    record.extra["decompressed_bytes"] = walked.decompressed
+    for r, message in chain.problems:
+        problem(r, message)
+    if not chain.first:
+        if chain.unreachable:
+            problem(
+                F_TIFF_STREAM_HEADER,
+                f"the first IFD is not within the first {_mib(walked.limit)} of the "
+                f"decompressed {source.compression} stream (the budget; raise it with "
+                f"--decompress-budget); header not read",
+            )
+        elif not chain.problems:
+            problem(F_TIFF_DIMENSIONS, "the first IFD has no image tags")
+        return
+    _fill_basic(record, chain, source, problem, walked.limit)
+    if walked.prefix:
+        fill_vendor_metadata(record, chain, io.BytesIO(walked.prefix), problem)
+
+
+def _mib(nbytes: int) -> str:
+    """``64 MiB``, ``1.5 GiB``: a budget as people write it."""
+    if nbytes >= 1 << 30:
+        return f"{nbytes / (1 << 30):g} GiB"
+    return f"{nbytes / (1 << 20):g} MiB"
+
+
+def _fill_basic(record: FileRecord, chain: Chain, source, problem, limit: int = 0) -> None:  # type: ignore[no-untyped-def]
     """Dimensions, voxel type, compression, page count and layout from the walked chain."""
     first = chain.first
     width, height = first_int(first.get(256)), first_int(first.get(257))
@@ -120,8 +152,9 @@ def _fill_basic(record: FileRecord, chain: Chain, source, problem) -> None:  # t
     elif chain.unreachable:
         problem(
             F_TIFF_STREAM_DEPTH,
-            f"the IFD chain continues past the first {STREAM_LIMIT >> 20} MiB of the "
-            f"decompressed {source.compression} stream; at least {chain.pages} frame(s)",
+            f"the IFD chain continues past the first {_mib(limit)} of the decompressed "
+            f"{source.compression} stream (the budget; raise it with --decompress-budget); "
+            f"frame count unknown, at least {chain.pages}",
         )
         record.extra["frames_at_least"] = chain.pages
     else:

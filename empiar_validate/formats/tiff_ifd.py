@@ -8,10 +8,10 @@ windows that grow while the IFDs lie one after the other (see :meth:`ByteSource.
 movie costs a few reads, not one per frame. tifffile's own walker checks for loops only once, at
 the 100th page, and parses a whole page per index.
 
-Compressed ``.tif.bz2``/``.tiff.gz`` files are read through a decompressed prefix of at most
-:data:`STREAM_LIMIT` bytes: random access into a bz2 stream means decompressing everything before
-the offset, so the first IFD is read when it lies within the prefix and the frame count is
-reported only when the whole chain does.
+Compressed ``.tif.bz2``/``.tiff.gz`` files are walked through
+:class:`empiar_validate.formats.decompress.StreamBytes` (the same interface, ``streamed``): the
+stream is decompressed forward only as far as the walker asks, within a per-file budget, and a
+chain that leaves the budget ends with ``unreachable`` (frame count unknown).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from empiar_validate.findings import Rule, Severity, rule
 MAX_PAGES = 1 << 20  # IFDs walked per file; far above any real movie (EER: ~2000 frames)
 MAX_TAGS = 4096  # entries in one IFD (tifffile uses the same bound)
 MAX_VALUE_BYTES = 1 << 20  # largest tag value read (EER acquisition XML, ImageJ description)
-STREAM_LIMIT = 16 << 20  # decompressed bytes read from a .tif.gz/.tif.bz2 at most
 _SPECULATIVE_READ = 1024  # bytes read per IFD in one call: the count and ~80 entries
 _MAX_WINDOW = 1 << 20  # most bytes read at once when IFDs lie one after the other
 
