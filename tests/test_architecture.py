@@ -22,7 +22,8 @@ MAX_LINES = 520
 LAYERS: list[tuple[str, ...]] = [
     # plain data and helpers every stage uses
     ("findings", "paths", "atomic", "records", "model", "vocab", "dates", "progress",
-     "xmlsafe", "usage", "empiar", "rule_names", "rule_layers", "settings", "countries"),
+     "xmlsafe", "usage", "empiar", "rule_names", "rule_layers", "settings", "countries",
+     "decompress", "textsafe"),
     # stage 1-2: walk the tree, read headers and companions
     ("walk", "formats", "mdoc", "remote", "lfs"),
     ("headers",),

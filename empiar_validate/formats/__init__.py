@@ -15,6 +15,7 @@ import os
 import stat
 from types import ModuleType
 
+from empiar_validate.decompress import DECOMPRESSION_ERRORS
 from empiar_validate.findings import Finding
 from empiar_validate.formats.base import (
     F_BROKEN_LINK,
@@ -90,7 +91,7 @@ def read_header(
         compression = magic_comp
         try:
             head = _decompressed_head(path, magic_comp)
-        except (OSError, EOFError, ValueError) as exc:
+        except DECOMPRESSION_ERRORS as exc:  # zlib.error too: a partly downloaded .gz
             record.problems.append(
                 Finding.of(F_COMPRESSED_CORRUPT, f"{magic_comp}: {exc}", file=shown)
             )
@@ -120,8 +121,10 @@ def read_header(
     try:
         module.read(source, record)
     except Exception as exc:  # last safety net: a bad file is a finding
+        damaged = compression is not None and isinstance(exc, DECOMPRESSION_ERRORS)
         record.problems.append(Finding.of(
-            F_READER_FAILED, f"{type(exc).__name__}: {exc}", file=shown
+            F_COMPRESSED_CORRUPT if damaged else F_READER_FAILED,
+            f"{compression}: {exc}" if damaged else f"{type(exc).__name__}: {exc}", file=shown,
         ))
     return record
 

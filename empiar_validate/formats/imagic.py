@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from empiar_validate.decompress import DECOMPRESSION_ERRORS
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
@@ -290,7 +291,7 @@ def _read_partner_head(path: str) -> tuple[bytes | None, int | None]:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as fh:
             return fh.read(RECORD_BYTES), os.fstat(fh.fileno()).st_size
-    except (OSError, EOFError, ValueError):
+    except DECOMPRESSION_ERRORS:  # a damaged .hed.gz is reported as a missing header
         return None, None
 
 

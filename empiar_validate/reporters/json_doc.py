@@ -9,6 +9,9 @@ import json
 from typing import TextIO
 
 from empiar_validate.reporting import Report, counts
+from empiar_validate.textsafe import json_text as make_encodable  # surrogates as \u escapes
+
+__all__ = ["make_encodable", "render"]
 
 
 def render(report: Report, out: TextIO) -> None:

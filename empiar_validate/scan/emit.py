@@ -82,7 +82,7 @@ def entry_document(result: ScanResult) -> EntryDocument:
     for person in h.authors:
         el = _text(authors, "author", person.name, gaps)
         if person.orcid and el is not None:
-            el.set("authorORCID", person.orcid)
+            el.set("authorORCID", xml_safe(person.orcid))
     if not h.authors:
         gaps.mark(authors)
     _text(admin, "scipionWorkflow", h.workflow_file)
@@ -182,7 +182,7 @@ def _people(parent: Any, tag: str, people: list[Person]) -> None:
         el = _text(parent, tag, p.name)
         el.set("order", str(n))
         if p.orcid:
-            el.set("authorORCID", p.orcid)
+            el.set("authorORCID", xml_safe(p.orcid))
 
 
 def _citation(parent: Any, c: Citation) -> None:

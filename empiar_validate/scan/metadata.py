@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.scan.metaparse import (
+    Oversized,
+    Parsed,
+    TooDeep,
+    node_lines,
+    parse_json,
+    yaml_loader,
+)
 
 MAX_METADATA_BYTES = 16 << 20
 
@@ -49,6 +57,8 @@ def json_type(value: object) -> str:
         return "object"
     if isinstance(value, datetime.date):
         return "date"
+    if isinstance(value, Oversized):
+        return "oversized integer"
     return type(value).__name__
 
 
@@ -59,11 +69,14 @@ Key = tuple[str | int, ...]
 
 @dataclass(slots=True)
 class Metadata:
-    """A loaded metadata file: its printable path, the data, and the line of each key path."""
+    """A loaded metadata file: its printable path, the data, the line of each key path, and
+    the YAML keys that were not text (path -> what they were: ``null``, ``float``...; the key is
+    kept as written, and :func:`scan.metaspec.check_structure` reports it)."""
 
     shown: str
     data: dict[str, Any]
     lines: dict[Key, int] = field(default_factory=dict)
+    odd_keys: dict[Key, str] = field(default_factory=dict)
 
     def line(self, *key: str | int) -> int | None:
         """Line of ``key`` (e.g. ``("imagesets", 0, "directory")``) or of its nearest parent."""
@@ -93,77 +106,66 @@ def load_metadata(path: str, shown: str) -> tuple[Metadata | None, list[Finding]
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Finding.of(M_SYNTAX, "not UTF-8 text", file=shown, line=line)]
     ext = os.path.splitext(path)[1].lower()
-    findings: list[Finding] = []
     if ext in (".yaml", ".yml"):
-        data, lines, findings = _load_yaml(text, shown)
+        parsed, findings = _load_yaml(text, shown)
     else:
-        data, lines, findings = _load_json(text, shown)
-        if data is None and ext not in (".json",) and not text.lstrip().startswith(("{", "[")):
-            data, lines, findings = _load_yaml(text, shown)
-    if data is None:
+        parsed, findings = _load_json(text, shown)
+        if parsed is None and ext not in (".json",) and not text.lstrip().startswith(("{", "[")):
+            parsed, findings = _load_yaml(text, shown)
+    if parsed is None:
         return None, findings
+    data = parsed.data
     if not isinstance(data, dict):
         findings.append(Finding.of(
             M_SYNTAX, f"the top level is a {json_type(data)}, not an object of keys",
             file=shown, line=1,
         ))
         return None, findings
-    return Metadata(shown, data, lines), findings
+    odd = {path: kind for path, kind, _ in parsed.odd_keys}
+    return Metadata(shown, data, parsed.lines, odd), findings
 
 
-def _load_json(text: str, shown: str) -> tuple[Any, dict[Key, int], list[Finding]]:
-    duplicates: list[str] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in items:
-            if k in out:
-                duplicates.append(k)
-            out[k] = v
-        return out
-
+def _load_json(text: str, shown: str) -> tuple[Parsed | None, list[Finding]]:
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
+        parsed = parse_json(text)  # values and lines in one parse (metaparse.py says why)
     except json.JSONDecodeError as exc:
-        return None, {}, [Finding.of(
+        return None, [Finding.of(
             M_SYNTAX, f"invalid JSON: {exc.msg} (column {exc.colno})", file=shown,
             line=exc.lineno,
         )]
-    except RecursionError:
-        return None, {}, [Finding.of(M_SYNTAX, "invalid JSON: nested too deeply", file=shown)]
-    lines, dup_lines = _key_lines(text)
+    except (TooDeep, RecursionError):
+        return None, [Finding.of(M_SYNTAX, "invalid JSON: nested too deeply", file=shown)]
+    last_line = dict(parsed.duplicates)  # the line of the last repeat of each key
     findings = [Finding.of(M_DUPLICATE_KEY, f"key {k!r} given twice", file=shown,
-                           line=dup_lines.get(k)) for k in sorted(set(duplicates))]
-    return data, lines, findings
+                           line=last_line[k]) for k in sorted(last_line)]
+    return parsed, findings
 
 
-def _load_yaml(text: str, shown: str) -> tuple[Any, dict[Key, int], list[Finding]]:
+def _load_yaml(text: str, shown: str) -> tuple[Parsed | None, list[Finding]]:
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    loader = yaml_loader(text)  # libyaml when present; bounded integers, keys kept as text
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, {}, [Finding.of(M_SYNTAX, "the file is empty", file=shown, line=1)]
+            return None, [Finding.of(M_SYNTAX, "the file is empty", file=shown, line=1)]
         problem = _alias_or_depth(node)
         if problem:
-            return None, {}, [Finding.of(M_SYNTAX, problem[0], file=shown, line=problem[1])]
-        data = loader.construct_document(node)
+            return None, [Finding.of(M_SYNTAX, problem[0], file=shown, line=problem[1])]
+        parsed = Parsed(loader.construct_document(node))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
-        return None, {}, [Finding.of(M_SYNTAX, f"invalid YAML: {what}", file=shown,
-                                     line=mark.line + 1 if mark else None)]
+        return None, [Finding.of(M_SYNTAX, f"invalid YAML: {what}", file=shown,
+                                 line=mark.line + 1 if mark else None)]
     except RecursionError:
-        return None, {}, [Finding.of(M_SYNTAX, "invalid YAML: nested too deeply", file=shown)]
+        return None, [Finding.of(M_SYNTAX, "invalid YAML: nested too deeply", file=shown)]
     finally:
         loader.dispose()
-    lines: dict[Key, int] = {}
-    dups: list[tuple[str, int]] = []
-    _node_lines(node, (), lines, dups)
+    node_lines(node, parsed, loader.odd_keys)
     findings = [Finding.of(M_DUPLICATE_KEY, f"key {k!r} given twice", file=shown, line=line)
-                for k, line in dups]
-    return data, lines, findings
+                for k, line in parsed.duplicates]
+    return parsed, findings
 
 
 def _alias_or_depth(root: Any) -> tuple[str, int] | None:
@@ -184,44 +186,6 @@ def _alias_or_depth(root: Any) -> tuple[str, int] | None:
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((v, depth + 1) for v in node.value)
     return None
-
-
-def _node_lines(node: Any, key: Key, out: dict[Key, int], dups: list[tuple[str, int]]) -> None:
-    import yaml
-
-    out.setdefault(key, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for k, v in node.value:
-            name = str(k.value)
-            if name in seen:
-                dups.append((name, k.start_mark.line + 1))
-            seen.add(name)
-            out[(*key, name)] = k.start_mark.line + 1
-            _node_lines(v, (*key, name), out, dups)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _node_lines(v, (*key, i), out, dups)
-
-
-def _key_lines(text: str) -> tuple[dict[Key, int], dict[str, int]]:
-    """Lines of JSON keys, from PyYAML's composer (JSON is YAML); best effort, ``{}`` if the
-    composer disagrees with the JSON parser (tabs, escapes)."""
-    import yaml
-
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None or _alias_or_depth(node):
-            return {}, {}
-        lines: dict[Key, int] = {}
-        dups: list[tuple[str, int]] = []
-        _node_lines(node, (), lines, dups)
-        return lines, {k: line for k, line in dups}
-    except (yaml.YAMLError, RecursionError):
-        return {}, {}
-    finally:
-        loader.dispose()
 
 
 @dataclass(slots=True)

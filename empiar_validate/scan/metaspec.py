@@ -12,6 +12,7 @@ from typing import Any
 
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.scan.metadata import Key, Metadata, json_type
+from empiar_validate.scan.metaparse import Oversized
 from empiar_validate.scan.xmlchars import NOT_XML
 
 M_UNKNOWN_KEY = rule(
@@ -103,8 +104,13 @@ TOP = _s("object", keys=TOP_KEYS)
 
 
 def check_structure(meta: Metadata) -> list[Finding]:
-    """Unknown keys (M102) and wrong types (M103), walking the document against the spec."""
-    out: list[Finding] = []
+    """Unknown keys (M102) and wrong types (M103), walking the document against the spec;
+    YAML keys that are not text (``null: 1``, ``1.5: x``) are M103 too."""
+    out: list[Finding] = [
+        meta.finding(M_BAD_VALUE, f"key {dotted_key(path)} is {_a(kind)} in YAML, not text; "
+                     f"quote it (\"{path[-1]}\") if it is meant", *path)
+        for path, kind in meta.odd_keys.items()
+    ]
     _check(meta, meta.data, TOP, (), out)
     return out
 
@@ -113,6 +119,11 @@ def _check(meta: Metadata, value: Any, spec: Spec, key: Key, out: list[Finding])
     kind = json_type(value)
     allowed = spec.types
     ok = kind in allowed or (kind == "integer" and "number" in allowed)
+    if isinstance(value, Oversized):
+        out.append(meta.finding(
+            M_BAD_VALUE, f"{dotted_key(key)} is an integer of {value.digits} digits; no "
+                         "metadata value has more than 4300", *key))
+        return
     if not ok:
         out.append(meta.finding(
             M_BAD_VALUE, f"{dotted_key(key)} is {_a(kind)}, expected {' or '.join(allowed)}", *key,
@@ -125,6 +136,8 @@ def _check(meta: Metadata, value: Any, spec: Spec, key: Key, out: list[Finding])
     if kind == "object" and spec.keys is not None:
         for k, v in value.items():
             if k not in spec.keys:
+                if (*key, k) in meta.odd_keys:
+                    continue  # a YAML key that is not text: reported as M103 above
                 out.append(meta.finding(M_UNKNOWN_KEY, f"unknown key {dotted_key((*key, k))}",
                                         *key, k))
                 continue
