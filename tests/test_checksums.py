@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from empiar_validate.package import checksum_cache, checksums
+from empiar_validate.package import checksum_cache, checksums, digest
 from empiar_validate.package.checksums import (
     P_CACHE_IGNORED,
     P_CHANGED,
@@ -209,7 +209,7 @@ def test_file_changing_while_hashed_is_left_out(tmp_path, monkeypatch):
     path = tmp_path / "growing"
     path.write_bytes(b"a" * 100)
     os.utime(path, (OLD, OLD))
-    real = checksums.digest_file
+    real = digest.digest_file
 
     def appending(p, **kw):
         result = real(p, **kw)
@@ -217,7 +217,7 @@ def test_file_changing_while_hashed_is_left_out(tmp_path, monkeypatch):
             fh.write(b"more")
         return result
 
-    monkeypatch.setattr(checksums, "digest_file", appending)
+    monkeypatch.setattr(digest, "digest_file", appending)
     run = checksum_files([(str(path), "growing")], jobs=1)
     assert [f.rule for f in run.findings] == [P_CHANGED.id]
     assert run.sums == []
@@ -229,13 +229,13 @@ def test_large_file_is_split_across_two_threads(tmp_path, monkeypatch):
     big.write_bytes(os.urandom(3 * checksums.CHUNK_BYTES + 5))
     small.write_bytes(b"s")
     calls: list[bool] = []
-    real = checksums.digest_file
+    real = digest.digest_file
 
     def spy(p, *, split=False, **kw):
         calls.append(split)
         return real(p, split=split, **kw)
 
-    monkeypatch.setattr(checksums, "digest_file", spy)
+    monkeypatch.setattr(digest, "digest_file", spy)
     run = checksum_files([(str(big), "big"), (str(small), "small")], jobs=2)
     assert sorted(calls) == [False, True]
     assert run.sums[0].sha256 == hashlib.sha256(big.read_bytes()).hexdigest()

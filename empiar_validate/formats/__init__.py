@@ -30,6 +30,7 @@ from empiar_validate.formats.base import (
     F_UNRECOGNISED,
     HEAD_SIZE,
     Source,
+    split_extension,
 )
 from empiar_validate.formats.registry import BY_KEY, EXTENSIONS, READERS, sniff
 from empiar_validate.lfs import looks_like_pointer
@@ -46,20 +47,6 @@ __all__ = [
 OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2"}  # split_extension spells them out
 _modules: dict[str, ModuleType] = {}  # format key -> imported reader module
-
-
-def split_extension(name: str) -> tuple[str, str | None]:
-    """``('.mrc', 'gzip')`` for ``x.mrc.gz``; lower-case extension and compression suffix."""
-    lower = name.lower()
-    comp = None
-    if lower.endswith(".gz"):
-        comp, lower = "gzip", lower[:-3]
-    elif lower.endswith(".bz2"):
-        comp, lower = "bzip2", lower[:-4]
-    dot = lower.rfind(".")
-    if dot > 0 and lower[0] != ".":  # the common case, without os.path.splitext's generality
-        return lower[dot:], comp
-    return os.path.splitext(lower)[1], comp
 
 
 def _decompressed_head(path: str, compression: str) -> bytes:
@@ -116,7 +103,7 @@ def read_header(
             f"extension {ext} says {expected.upper()} but the content is {key.upper()}",
             file=shown,
         ))
-    source = Source(path, head, size, compression, ext)
+    source = Source(path, head, size, compression, ext, read_member=read_member_header)
     module = _modules.get(key) or _reader(key)
     try:
         module.read(source, record)

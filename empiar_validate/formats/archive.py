@@ -17,10 +17,12 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.formats.base import split_extension
 from empiar_validate.records import LAYOUT_IMAGE, FileRecord
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty archive's end
@@ -70,8 +72,6 @@ def looks_like_zip(head: bytes, ext: str) -> bool:
 
 def image_members(names: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     """Members that are image files, by name, sorted; directories and macOS resource forks out."""
-    from empiar_validate.formats import split_extension
-
     out = []
     for info in names:
         name = info.filename
@@ -87,16 +87,17 @@ def read(source, record: FileRecord) -> None:  # type: ignore[no-untyped-def]
     shown = record.path
     try:
         with zipfile.ZipFile(source.path) as archive:
-            _read_archive(archive, record)
+            _read_archive(archive, record, source.read_member)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
             NotImplementedError, RuntimeError) as exc:
         record.problems.append(Finding.of(F_ZIP_CORRUPT, f"{type(exc).__name__}: {exc}",
                                           file=shown))
 
 
-def _read_archive(archive: zipfile.ZipFile, record: FileRecord) -> None:
-    from empiar_validate.formats import read_member_header, split_extension
-
+def _read_archive(
+    archive: zipfile.ZipFile, record: FileRecord,
+    read_member: Callable[[_MemberSource, str], FileRecord],
+) -> None:
     shown = record.path
     members = image_members(archive.infolist())
     if not members:
@@ -111,7 +112,7 @@ def _read_archive(archive: zipfile.ZipFile, record: FileRecord) -> None:
     ext, compression = split_extension(posixpath.basename(first.filename))
     member = _MemberSource(f"{shown}:{first.filename}", head, first.file_size, compression,
                            ext, archive, first)
-    inner = read_member_header(member, f"{shown}!{first.filename}")
+    inner = read_member(member, f"{shown}!{first.filename}")
     if inner.format is None:
         record.problems.extend(inner.problems)
         return

@@ -8,9 +8,15 @@ that reports a dispatcher rule (the MRC reader reports F007 for an old MRC file 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from empiar_validate.findings import Severity, rule
+
+if TYPE_CHECKING:
+    from empiar_validate.records import FileRecord
 
 HEAD_SIZE = 4096  # bytes sniffed from the start of every file (the cost baseline is 1 KiB)
 
@@ -65,6 +71,9 @@ class Source:
     size: int
     compression: str | None = None
     ext: str = ""
+    # How an archive reader reads a member like a file; the dispatcher passes its own, so
+    # formats/archive.py needs no import of the dispatcher (which imports every reader).
+    read_member: Callable[[Any, str], FileRecord] | None = None
 
     def open(self):  # type: ignore[no-untyped-def]
         """Open read-only (decompressing transparently). Callers must close it."""
@@ -77,3 +86,17 @@ class Source:
 
             return bz2.open(self.path, "rb")
         return open(self.path, "rb")  # returned to the caller, who closes it
+
+
+def split_extension(name: str) -> tuple[str, str | None]:
+    """``('.mrc', 'gzip')`` for ``x.mrc.gz``; lower-case extension and compression suffix."""
+    lower = name.lower()
+    comp = None
+    if lower.endswith(".gz"):
+        comp, lower = "gzip", lower[:-3]
+    elif lower.endswith(".bz2"):
+        comp, lower = "bzip2", lower[:-4]
+    dot = lower.rfind(".")
+    if dot > 0 and lower[0] != ".":  # the common case, without os.path.splitext's generality
+        return lower[dot:], comp
+    return os.path.splitext(lower)[1], comp

@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 
-from empiar_validate.package.checksums import SPLIT_MIN_BYTES, Outcome, Stamp, hash_batch
+from empiar_validate.package.checksum_cache import Stamp
+from empiar_validate.package.digest import SPLIT_MIN_BYTES, Outcome, hash_batch
 
 SCHEDULER_ENV = "EMPIAR_VALIDATE_SCHEDULER"
 BATCH_BYTES = 256 << 20  # a task of ~0.5 s of hashing: scheduling overhead (~1 ms) is noise
