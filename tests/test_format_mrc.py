@@ -84,7 +84,7 @@ def write_exact(path: Path, **kw: object) -> Path:
 # --- modes -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("dtype", "mode", "expected"), [
-    ("i1", 0, "SIGNED BYTE"),
+    ("i1", 0, "UNSIGNED BYTE"),  # mrcfile writes no IMOD stamp: unsigned as IMOD reads it
     ("i2", 1, "SIGNED 16 BIT INTEGER"),
     ("f4", 2, "32 BIT FLOAT"),
     ("c8", 4, "64 BIT COMPLEX"),
@@ -128,11 +128,38 @@ def test_unknown_mode_is_an_error(tmp_path: Path, mode: int) -> None:
     assert str(mode) in next(p.message for p in rec.problems if p.rule == "F103")
 
 
-def test_imod_unsigned_bytes(tmp_path: Path) -> None:
+def test_mode0_as_imod_reads_it(tmp_path: Path) -> None:
     old = read_header(write_exact(tmp_path / "old.mrc", mode=0, imod_flags=0))
     new = read_header(write_exact(tmp_path / "new.mrc", mode=0, imod_flags=1))
-    assert (old.voxel_type, old.extra.get("imod_unsigned_bytes")) == ("UNSIGNED BYTE", True)
-    assert (new.voxel_type, new.extra.get("imod_unsigned_bytes")) == ("SIGNED BYTE", None)
+    gms = read_header(write_exact(tmp_path / "gms.mrc", mode=0))  # no IMOD stamp at all
+    assert (old.voxel_type, old.extra.get("imod_signed_bytes")) == ("UNSIGNED BYTE", False)
+    assert (new.voxel_type, new.extra.get("imod_signed_bytes")) == ("SIGNED BYTE", True)
+    assert (gms.voxel_type, gms.extra["mode0_reading"]) == ("UNSIGNED BYTE", "imod")
+    assert "imod_signed_bytes" not in gms.extra
+
+
+def test_mode0_mrc2014_reading_on_request(tmp_path: Path) -> None:
+    from empiar_validate.formats import mode0
+
+    path = write_exact(tmp_path / "gms.mrc", mode=0)
+    mode0.set_mode0_reading("mrc2014")
+    try:
+        rec = read_header(path)
+    finally:
+        mode0.set_mode0_reading("imod")
+    assert (rec.voxel_type, rec.extra["mode0_reading"]) == ("SIGNED BYTE", "mrc2014")
+    with pytest.raises(ValueError):
+        mode0.set_mode0_reading("signed")
+
+
+def test_mode0_option_on_the_cli(tmp_path: Path, run_cli) -> None:
+    import json
+
+    path = write_exact(tmp_path / "gms.mrc", mode=0)
+    _, out, _ = run_cli("inspect", path, "--format", "json", "--mrc-mode0", "mrc2014")
+    assert json.loads(out)["files"][0]["voxel_type"] == "SIGNED BYTE"
+    _, out, _ = run_cli("inspect", path, "--format", "json")  # each run starts from imod
+    assert json.loads(out)["files"][0]["voxel_type"] == "UNSIGNED BYTE"
 
 
 # --- stack, volume, image ----------------------------------------------------------------------
@@ -298,7 +325,7 @@ def test_sparse_100_gb_movie_is_read_from_its_header(tmp_path: Path, record_prop
     rec = read_header(path)
     elapsed = time.perf_counter() - start
     record_property("sparse_100gb_mrc_seconds", elapsed)
-    assert (rec.format, rec.layout, rec.voxel_type) == ("MRCS", "stack", "SIGNED BYTE")
+    assert (rec.format, rec.layout, rec.voxel_type) == ("MRCS", "stack", "UNSIGNED BYTE")
     assert (rec.width, rec.height, rec.depth, rec.pixel_width) == (nx, ny, nz, 0.83)
     assert rec.size == 1024 + nx * ny * nz and rules(rec) == []
     assert elapsed < 5  # a hang guard only; docs/performance.md has the measured time

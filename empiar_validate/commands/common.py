@@ -42,6 +42,23 @@ def add_jobs_argument(
         help="decompressed bytes read at most per .gz/.bz2 TIFF movie to count its frames "
              "(e.g. 512M, 5G; default: 64M); beyond it the frame count is unknown",
     )
+    parser.add_argument(
+        "--mrc-mode0", type=_mode0_reading, default="imod", metavar="{imod,mrc2014}",
+        help="how MRC mode 0 bytes are read: imod (default; unsigned unless the IMOD flags say "
+             "signed, as EMPIAR reads them) or mrc2014 (signed, as the standard says)",
+    )
+
+
+def _mode0_reading(text: str) -> str:
+    """argparse type for ``--mrc-mode0``; sets the reading for this run (the string default
+    passes through here too, so every run starts from ``imod``)."""
+    from empiar_validate.formats import mode0
+
+    try:
+        mode0.set_mode0_reading(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _decompress_budget(text: str) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats.base import F_UNRECOGNISED
+from empiar_validate.formats.mode0 import read_mode0
 from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
@@ -212,9 +213,8 @@ def read(source: Source, record: FileRecord) -> None:
         return
     record.width, record.height, record.depth = h.nx, h.ny, h.nz
     record.voxel_type = info[0]
-    if h.mode == 0 and h.imod_stamp == IMOD_STAMP and not h.imod_flags & 1:
-        record.voxel_type = voxel_type("u", 8)  # IMOD before 4.2.23 wrote unsigned bytes
-        record.extra["imod_unsigned_bytes"] = True
+    if h.mode == 0:
+        read_mode0(h.imod_stamp == IMOD_STAMP, h.imod_flags, record)
     if h.mode in (3, 4):
         record.problems.append(Finding.of(
             M_COMPLEX, f"mode {h.mode} holds complex numbers ({info[0]})", file=shown))
