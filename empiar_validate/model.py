@@ -48,6 +48,9 @@ class ImageSet:
     files: list[FileRecord] = field(default_factory=list)
     companions: list[str] = field(default_factory=list)  # .mdoc/.tlt/.rawtlt/.star paths (rel)
     derived: set[str] = field(default_factory=set)
+    # Why the image set has its category: the metadata, names, layouts, voxel types, shapes,
+    # companions (shown in the JSON report as ``category_evidence``).
+    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

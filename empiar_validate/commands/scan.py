@@ -123,6 +123,7 @@ def image_set_json(s: ImageSet) -> dict[str, object]:
         "files": len(s.files),
         "companions": s.companions,
         "derived_from_headers": sorted(s.derived),
+        "category_evidence": list(s.evidence),
     }
 
 

@@ -74,6 +74,7 @@ def read_dataset(
         is_not_present,
         read_companions,
     )
+    from empiar_validate.scan.evidence import interpret
     from empiar_validate.walk import walk
 
     show = show or shower(root)
@@ -90,6 +91,7 @@ def read_dataset(
     placeholders, findings = dvc_placeholders(root, records, show)
     records = sorted(records + placeholders, key=lambda r: r.path)
     read_companions(root, records)
+    interpret(records)  # movies that say "volume" (space group 1) read as the movies they are
     return records, findings
 
 

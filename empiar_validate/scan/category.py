@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from empiar_validate.formats import split_extension
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
+from empiar_validate.scan.evidence import is_read_as_movie
 
 SINGLE = "micrographs - single frame"
 MOVIES = "micrographs - multiframe"
@@ -182,6 +183,9 @@ def category_conflict(category: str, records: Iterable[FileRecord]) -> str | Non
         return "the files are 2-D images, not volumes"
     if category not in VOLUME_CATEGORIES and category not in TILT_CATEGORIES and volumes:
         return f"{volumes} of {len(recs)} files are 3-D volumes"
+    movies = [r for r in recs if r.format == "EER" or is_read_as_movie(r)]
+    if category in SECTION_COUNTED and movies:
+        return f"{len(movies)} of {len(recs)} files are multi-frame movies"
     frames = Counter(frames_of(r) for r in recs if not is_volume(r))
     if category in MULTI_FRAME_CATEGORIES and frames and max(frames) == 1:
         return "every file holds a single frame"

@@ -406,6 +406,8 @@ def _uncovered(
 ) -> None:
     images: dict[str, list[str]] = {}
     for r in image_like:
+        if "/" not in r.path and cat.is_gain_reference(r, set()):
+            continue  # a gain reference at the root: the movies' companion, as scan says (G107)
         if r.path not in covered:
             images.setdefault(posixpath.dirname(r.path), []).append(r.path)
     for d, paths in sorted(images.items()):

@@ -33,36 +33,21 @@ from empiar_validate.scan.companions import (
     tilt_stem,
 )
 from empiar_validate.scan.companions import tilt_infos as companion_tilts
+from empiar_validate.scan.evidence import explain_category
 from empiar_validate.scan.patterns import file_ext, file_pattern, is_within
+from empiar_validate.scan.setvalues import (
+    MAX_LISTED,
+    apply_summary,
+    listed_names,
+    summary_findings,
+)
 from empiar_validate.scan.tilts import per_tilt_series, tilt_checks
-from empiar_validate.scan.values import Summary, summarize
+from empiar_validate.scan.values import summarize
 
-MAX_LISTED = 5  # file names quoted in one finding
-
-G_DIMS = rule(
-    "G101", Severity.WARNING, "image sizes differ within an image set (written as variable)",
-    "If the files should all be the same size, find the odd ones (see `inspect`); otherwise say "
-    "in the image set's details how the sizes vary.",
-)
-G_PIXEL = rule(
-    "G102", Severity.WARNING, "pixel sizes differ within an image set (written as variable)",
-    "Fix the headers of the odd files, or say in the image set's details how the pixel size "
-    "varies.",
-)
-G_FRAMES = rule(
-    "G103", Severity.ERROR, "files of an image set disagree on the number of frames",
-    "framesPerImage holds one number: remove or replace the odd files (truncated acquisitions?) "
-    "or move them into a directory of their own.",
-)
 G_MIXED = rule(
     "G104", Severity.ERROR, "directory mixes kinds of image (format, voxel type or 2-D/3-D)",
     "EMPIAR describes one kind of image per directory: move the listed files into a directory "
     "of their own (it becomes its own image set).",
-)
-G_ABSENT = rule(
-    "G105", Severity.WARNING, "image set content not present: values cannot all be derived",
-    "Fetch the content (`git annex get`, `datalad get`, `dvc pull`), or give the missing values "
-    "in the metadata file's imagesets entry.",
 )
 G_GAIN = rule(
     "G107", Severity.INFO, "gain reference described with the movies beside it",
@@ -162,6 +147,7 @@ def group_records(
             b = buckets[home] = Bucket(home, anchored=home in anchor_set)
         (b.images if is_image else b.unread).append(rec)
     _merge_siblings(buckets)
+    root_gains = _root_gains(buckets)
     dirs = list(buckets)
     uncovered: list[str] = []
     for rec in records:
@@ -192,6 +178,8 @@ def group_records(
                 + (" ..." if len(b.merged_from) > MAX_LISTED else ""),
                 file=show(rel), image_set=s.name,
             ))
+    if root_gains:
+        findings.extend(_attach_root_gains(root_gains, image_sets, show))
     if not image_sets:
         findings.append(Finding.of(G_NO_IMAGES, "no image files in the dataset", file=show("")))
     if uncovered:
@@ -202,33 +190,34 @@ def group_records(
             findings.append(Finding.of(
                 G_UNCOVERED,
                 f"{len(paths)} file(s) outside every image set: "
-                + _names(paths),
+                + listed_names(paths),
                 file=show(d),
             ))
     return Grouping(image_sets, findings, sorted(uncovered))
-
-
-def _names(paths: list[str]) -> str:
-    names = [posixpath.basename(p) for p in sorted(paths)[:MAX_LISTED]]
-    return ", ".join(names) + (f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED
-                               else "")
 
 
 # --------------------------------------------------------------------------- sibling merge
 
 
 def _signature(b: Bucket) -> tuple[object, ...] | None:
-    """What must be equal for directories to merge; ``None`` if the bucket is not clean."""
+    """What must be equal for directories to merge; ``None`` if the bucket is not clean.
+
+    Gain references are left out: a gain file in one of several grid squares travels with the
+    movies as a companion and must not keep the squares apart (EPU puts it in one of them)."""
     if b.anchored or b.unread or not b.images:
         return None
-    kinds = {(r.format, r.voxel_type, cat.is_volume(r)) for r in b.images}
+    gains = {id(r) for r in cat.gain_references(b.images)}
+    images = [r for r in b.images if id(r) not in gains]
+    if not images:
+        return None
+    kinds = {(r.format, r.voxel_type, cat.is_volume(r)) for r in images}
     if len(kinds) != 1:
         return None
-    category = cat.guess_category(b.images, set())
-    s = summarize(category, b.images)
+    category = cat.guess_category(images, set())
+    s = summarize(category, images)
     if s.outliers or VARIABLE in (s.width, s.height, s.pixel_width, s.pixel_height):
         return None
-    depth = {r.path.count("/") for r in b.images}
+    depth = {r.path.count("/") for r in images}
     return (category, s.frames, s.voxel_type, s.data_format, s.header_format, s.width, s.height,
             round(s.pixel_width, 4) if isinstance(s.pixel_width, float) else s.pixel_width,
             tuple(depth))
@@ -263,6 +252,33 @@ def _merge_siblings(buckets: dict[str, Bucket]) -> None:
             return
 
 
+def _root_gains(buckets: dict[str, Bucket]) -> list[FileRecord]:
+    """Gain references alone in the dataset root, taken out of the buckets when there are
+    movies elsewhere to describe them with (a gain is not an image set of its own, and the
+    root is not an image-set directory)."""
+    b = buckets.get("")
+    if b is None or not _gain_only(b) or len(buckets) == 1:
+        return []
+    del buckets[""]
+    return b.images
+
+
+def _attach_root_gains(
+    gains: list[FileRecord], image_sets: list[ImageSet], show: Callable[[str], str]
+) -> list[Finding]:
+    """Root gain references described with the movie image sets (G107), as any gain is."""
+    movies = [s for s in image_sets if s.category in cat.MULTI_FRAME_CATEGORIES
+              or (s.category in cat.TILT_CATEGORIES and (s.frames_per_image or 1) > 1)]
+    names = listed_names(_paths(gains))
+    for s in movies or image_sets:
+        s.companions = sorted(s.companions + _paths(gains))
+        text = f"Gain reference at the dataset root (not counted): {names}."
+        s.details = f"{s.details}\n\n{text}" if s.details else text
+    described = ", ".join(s.name for s in (movies or image_sets)[:MAX_LISTED])
+    return [Finding.of(G_GAIN, f"{names} at the dataset root treated as gain reference(s) of "
+                       f"{described}", file=show(""))]
+
+
 def _gain_only(b: Bucket) -> bool:
     """True when a bucket holds gain references and nothing else."""
     return bool(b.images) and not b.unread and len(cat.gain_references(b.images)) == len(b.images)
@@ -289,6 +305,7 @@ def build_image_set(
     members = kinds.members
     tilt_infos = companion_tilts(b.others)
     series = per_tilt_series(members, tilt_infos)
+    given = category is not None
     if category is None:
         if gain_only:
             category = cat.SINGLE
@@ -310,15 +327,19 @@ def build_image_set(
     s.companions = sorted(
         [r.path for r in b.others if companion_kind(r.path)] + [r.path for r in gains]
     )
+    s.evidence = explain_category(category, given=given, members=members, gains=len(gains),
+                                  series=series, companions=s.companions)
     findings: list[Finding] = []
     if gain_only:
         s.details = "Gain reference" + ("s" if len(members) > 1 else "") + (
             " for the movies of this dataset (EMPIAR has no gain-reference category)."
         )
     elif gains:
-        s.details = f"Gain reference in this directory (not counted): {_names(_paths(gains))}."
+        where = ("in this directory" if all(posixpath.dirname(r.path) == b.rel_dir for r in gains)
+                 else "with these movies")
+        s.details = f"Gain reference {where} (not counted): {listed_names(_paths(gains))}."
         findings.append(Finding.of(
-            G_GAIN, f"{_names(_paths(gains))} treated as gain reference(s) of the "
+            G_GAIN, f"{listed_names(_paths(gains))} treated as gain reference(s) of the "
             f"{len(members)} files beside it", file=show(b.rel_dir), image_set=name,
         ))
     _set_patterns(s, b, _paths(gains) + _paths(kinds.left_out))
@@ -395,78 +416,14 @@ def _set_patterns(s: ImageSet, b: Bucket, excluded: list[str]) -> None:
 
 def _mixed_finding(s: ImageSet, kinds: _Kinds, show: Callable[[str], str]) -> Finding:
     main_kind = _kind_text(kinds.main[0]) if kinds.main else "unreadable"
-    parts = [f"{len(g)} {_kind_text(g[0])} ({_names(_paths(g))})" for g in kinds.groups]
+    parts = [f"{len(g)} {_kind_text(g[0])} ({listed_names(_paths(g))})" for g in kinds.groups]
     if kinds.unread_left_out:
         parts.append(f"{len(kinds.unread_left_out)} unreadable "
-                     f"({_names(_paths(kinds.unread_left_out))})")
+                     f"({listed_names(_paths(kinds.unread_left_out))})")
     return Finding.of(
         G_MIXED, f"the image set describes {len(kinds.members)} {main_kind} file(s); not "
         "included: " + "; ".join(parts), file=show(s.rel_dir), image_set=s.name,
     )
-
-
-def apply_summary(s: ImageSet, summary: Summary) -> None:
-    """Copy derived values into the image set and record which fields they fill."""
-    pairs = (
-        ("header_format", summary.header_format), ("data_format", summary.data_format),
-        ("num_images_or_tilt_series", summary.num), ("frames_per_image", summary.frames),
-        ("voxel_type", summary.voxel_type), ("image_width", summary.width),
-        ("image_height", summary.height), ("pixel_width", summary.pixel_width),
-        ("pixel_height", summary.pixel_height),
-    )
-    for attr, value in pairs:
-        setattr(s, attr, value)
-        if value is not None:
-            s.derived.add(attr)
-        else:
-            s.derived.discard(attr)
-
-
-def summary_findings(s: ImageSet, summary: Summary, show: Callable[[str], str]) -> list[Finding]:
-    """G101/G102/G103/G105 for one image set's summary."""
-    out: list[Finding] = []
-    where = show(s.rel_dir)
-    for fld, values in summary.outliers.items():
-        if fld != "framesPerImage":
-            continue  # other kinds were split off before summarising
-        for value, paths in values.items():
-            out.append(Finding.of(
-                G_FRAMES,
-                f"{len(paths)} of {summary.present} files have {value} frames, the others "
-                f"{summary.frames}: {_names(paths)}",
-                file=where, image_set=s.name, field_name="framesPerImage",
-                expected=str(summary.frames), actual=value,
-            ))
-    present = [r for r in s.files if r.format is not None]
-    for fld, attr, label in (("imageWidth", "width", "widths"),
-                             ("imageHeight", "height", "heights")):
-        if getattr(summary, attr) == VARIABLE:
-            values = sorted({getattr(r, attr) for r in present if getattr(r, attr)})
-            out.append(Finding.of(
-                G_DIMS, f"image {label} differ: {', '.join(map(str, values[:MAX_LISTED]))}",
-                file=where, image_set=s.name, field_name=fld,
-            ))
-    if VARIABLE in (summary.pixel_width, summary.pixel_height):
-        values = sorted({round(r.pixel_width, 4) for r in present if r.pixel_width})
-        out.append(Finding.of(
-            G_PIXEL, f"pixel sizes differ: {', '.join(f'{v:g}' for v in values[:MAX_LISTED])} Å",
-            file=where, image_set=s.name, field_name="pixelWidth",
-        ))
-    if summary.absent:
-        absent = [r for r in s.files if r.format is None]
-        missing = sum(1 for r in absent if is_not_present(r))
-        what = ("content not present" if missing == len(absent)
-                else "content not present or unreadable")
-        unknown = "" if summary.present else "; no value can be derived from the headers"
-        if s.category in cat.SECTION_COUNTED and summary.num is None:
-            unknown += "; the image count is unknown"
-        out.append(Finding.of(
-            G_ABSENT,
-            f"{len(absent)} of {len(s.files)} files: {what} ({_names(summary.absent)})"
-            f"{unknown}",
-            file=where, image_set=s.name,
-        ))
-    return out
 
 
 # --------------------------------------------------------------------------- helpers
