@@ -51,6 +51,7 @@ class ImageSet:
     # Why the image set has its category: the metadata, names, layouts, voxel types, shapes,
     # companions (shown in the JSON report as ``category_evidence``).
     evidence: list[str] = field(default_factory=list)
+    slices: int | None = None  # a volume stored one slice per file: the number of slices
 
 
 @dataclass(slots=True)

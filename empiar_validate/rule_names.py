@@ -130,6 +130,7 @@ NAMES: dict[str, str] = {
     "G113": "no-image-files",
     "G114": "images-in-root",
     "G115": "format-not-in-empiar-vocabulary",
+    "G116": "tilt-counts-vary",
     # metadata (scan)
     "M101": "metadata-syntax",
     "M102": "metadata-unknown-key",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import layouts
+import numpy as np
 import pytest
 
 MULTIFRAME = "micrographs - multiframe"
@@ -86,3 +87,62 @@ def test_metadata_category_wins_and_is_questioned_only_when_it_contradicts(
     assert ("M110" in rules(report)) is warned
     [s] = report["image_sets"]
     assert s["category_evidence"][0] == "given in the metadata"
+
+
+def test_fib_sem_slices_are_one_volume_and_empiars_counting_is_accepted(tmp_path, run_cli):
+    root = layouts.fib_sem(tmp_path / "vem", slices=12, z_nm=10.0)
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, root, xml)
+    [s] = report["image_sets"]
+    assert (s["category"], s["numImagesOrTiltSeries"], s["framesPerImage"]) == (
+        "reconstructed volumes", 1, 12)
+    assert "z spacing 10 nm" in s["details"] and "z spacing" in " ".join(s["category_evidence"])
+    assert check_rules(run_cli, root, xml) == []
+    # EMPIAR counted 13192's slices as N images of one frame: check and metadata accept it
+    text = xml.read_text(encoding="utf-8")
+    xml.write_text(text.replace("<numImagesOrTiltSeries>1<", "<numImagesOrTiltSeries>12<")
+                   .replace("<framesPerImage>12<", "<framesPerImage>1<"), encoding="utf-8")
+    assert check_rules(run_cli, root, xml) == []
+    meta = write_meta(tmp_path / "m.json", [{
+        "directory": "/data/fibsem", "category": "('T13', '')", "num_images_or_tilt_series": 12,
+        "frames_per_image": 1}])
+    _, report = scan_json(run_cli, root, tmp_path / "e2.xml", "--metadata", meta)
+    assert not {"M106", "M110"} & set(rules(report))
+    [s] = report["image_sets"]
+    assert (s["numImagesOrTiltSeries"], s["framesPerImage"]) == (12, 1)
+
+
+def test_numbered_micrographs_without_volume_evidence_stay_micrographs(tmp_path, run_cli):
+    for i in range(10):
+        layouts.mrc_image(tmp_path / "ds" / "mics" / f"mic_{i:03d}.mrc",
+                          np.zeros((16, 16), np.float32))
+    _, report = scan_json(run_cli, tmp_path / "ds", tmp_path / "e.xml")
+    [s] = report["image_sets"]
+    assert (s["category"], s["numImagesOrTiltSeries"]) == ("micrographs - single frame", 10)
+
+
+def test_tilt_series_of_different_lengths_are_written_not_refused(tmp_path, run_cli):
+    root = layouts.serialem_stacks(tmp_path / "et", tilts=(41, 37, 35))
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, root, xml)
+    [s] = report["image_sets"]
+    assert (s["category"], s["numImagesOrTiltSeries"], s["framesPerImage"]) == (
+        "tilt series", 3, 41)
+    assert "35 to 41 tilts" in s["details"]
+    assert "G116" in rules(report) and "G103" not in rules(report)
+    assert check_rules(run_cli, root, xml) == []
+    text = xml.read_text(encoding="utf-8")
+    xml.write_text(text.replace("<framesPerImage>41<", "<framesPerImage>37<"), encoding="utf-8")
+    assert check_rules(run_cli, root, xml) == []  # any count the series span
+    xml.write_text(text.replace("<framesPerImage>41<", "<framesPerImage>50<"), encoding="utf-8")
+    assert "C102" in check_rules(run_cli, root, xml)
+
+
+def test_serialem_per_tilt_frame_movies_count_the_series_the_mdocs_name(tmp_path, run_cli):
+    root = layouts.serialem_tomo(tmp_path / "et", tilts=(5, 7, 6, 5))
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, root, xml)
+    [s] = report["image_sets"]
+    assert (s["category"], s["numImagesOrTiltSeries"], s["framesPerImage"], s["files"]) == (
+        "tilt series", 4, 10, 23)
+    assert check_rules(run_cli, root, xml) == []

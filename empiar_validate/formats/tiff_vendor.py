@@ -119,6 +119,10 @@ def _imagej_stack(record: FileRecord, meta: dict[str, object]) -> None:
     dims = {k: v for k in ("channels", "slices", "frames") if isinstance(v := meta.get(k), int)}
     if dims:
         record.extra["imagej"] = dims
+    spacing, per = meta.get("spacing"), angstroms_per(meta.get("unit"))
+    if isinstance(spacing, int | float) and not isinstance(spacing, bool) and spacing > 0 and per:
+        # z spacing (a FIB-SEM or serial-section slice's thickness), as MRC and BDV record it
+        record.extra["pixel_depth"] = round6(spacing * per)
     images = meta.get("images")
     if isinstance(images, int) and record.depth == 1 and images > 1:
         record.depth = images

@@ -180,6 +180,10 @@ def category_conflict(category: str, records: Iterable[FileRecord]) -> str | Non
         return None
     volumes = sum(1 for r in recs if is_volume(r))
     if category in VOLUME_CATEGORIES and volumes == 0:
+        from empiar_validate.scan.slices import slice_stack
+
+        if slice_stack(recs) is not None:
+            return None  # one volume stored one slice per file
         return "the files are 2-D images, not volumes"
     if category not in VOLUME_CATEGORIES and category not in TILT_CATEGORIES and volumes:
         return f"{volumes} of {len(recs)} files are 3-D volumes"

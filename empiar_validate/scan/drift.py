@@ -29,6 +29,7 @@ from empiar_validate.scan.companions import (
 from empiar_validate.scan.globs import glob_escape, glob_match
 from empiar_validate.scan.group import MAX_LISTED, deepest, rel_directory
 from empiar_validate.scan.patterns import is_within
+from empiar_validate.scan.slices import counts_fit, slice_stack
 from empiar_validate.scan.tilts import per_tilt_series
 from empiar_validate.scan.values import Summary, as_float, dataset_size, same_pixel, summarize
 
@@ -274,7 +275,11 @@ def _compare_set(
         if conflict:
             out.append(_f(C_CATEGORY, s, "category", xml_shown,
                           f"category {category!r} does not fit: {conflict}", actual=None))
-    _count(s, summary, xml_shown, out)
+    stack = slice_stack(members) if category in cat.VOLUME_CATEGORIES else None
+    either = stack is not None and counts_fit(
+        stack, s.values.get("numImagesOrTiltSeries"), s.values.get("framesPerImage"))
+    if not either:  # a slice stack may be counted as one volume or as N images
+        _count(s, summary, xml_shown, out)
     if not present:
         out.append(_f(C_NOT_PRESENT, s, "numImagesOrTiltSeries", xml_shown,
                       f"content of all {len(members)} files is not present; only the number of "
@@ -288,6 +293,11 @@ def _compare_set(
     frames = "framesPerImage"
     if category in cat.SECTION_COUNTED:
         _scalar(s, frames, "1", xml_shown, out)
+    elif either:
+        pass
+    elif category in cat.TILT_CATEGORIES and series is None and _in_tilt_range(
+            s.values.get(frames), present):
+        pass  # tilt series of different lengths: any count they span (scan writes the largest)
     else:
         _per_file(s, frames, present, lambda r: str(cat.frames_of(r)), xml_shown, out)
     _per_file(s, "voxelType", present, lambda r: r.voxel_type, xml_shown, out)
@@ -306,6 +316,13 @@ def _compare_set(
         _pixels(s, element, attr, present, xml_shown, out)
     report["status"] = "checked"
     return report
+
+
+def _in_tilt_range(stated: str | None, present: list[FileRecord]) -> bool:
+    """True when the files' numbers of tilts vary and ``stated`` lies within them."""
+    counts = {cat.frames_of(r) for r in present}
+    return len(counts) > 1 and stated is not None and stated.isdigit() and (
+        min(counts) <= int(stated) <= max(counts))
 
 
 def _count(s: XmlImageSet, summary: Summary, xml_shown: str, out: list[Finding]) -> None:

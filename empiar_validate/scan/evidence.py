@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 from empiar_validate.records import LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
@@ -67,46 +66,3 @@ def interpret(records: Iterable[FileRecord]) -> None:
 def is_read_as_movie(rec: FileRecord) -> bool:
     """True when :func:`interpret` took the file for a movie."""
     return EVIDENCE_KEY in rec.extra
-
-
-def describe_files(records: list[FileRecord]) -> list[str]:
-    """Short lines saying what the files are, most common kind first (for the evidence)."""
-    from empiar_validate.scan.category import frames_of, is_volume
-
-    kinds: Counter[str] = Counter()
-    for r in records:
-        if r.format is None:
-            kinds["content not present or unreadable"] += 1
-            continue
-        shape = "3-D volume" if is_volume(r) else (
-            f"stack of {frames_of(r)} sections" if frames_of(r) > 1 else "single 2-D image")
-        kinds[f"{r.format} {r.voxel_type or '?'} {shape} of {r.width} x {r.height}"] += 1
-    lines = [f"{n} file(s): {kind}" for kind, n in sorted(kinds.items(),
-                                                          key=lambda kv: (-kv[1], kv[0]))]
-    movies = [r for r in records if is_read_as_movie(r)]
-    if movies:
-        lines.append(f"{len(movies)} read as movies: {movies[0].extra[EVIDENCE_KEY]}")
-    return lines[:6]
-
-
-def explain_category(
-    category: str, *, given: bool, members: list[FileRecord], gains: int, series: int | None,
-    companions: list[str],
-) -> list[str]:
-    """The evidence for an image set's category, most decisive first."""
-    from empiar_validate.scan.category import name_hint
-
-    lines = ["given in the metadata" if given else f"derived from the files: {category}"]
-    if series is not None:
-        lines.append(f"{series} SerialEM .mdoc file(s) name the files as per-tilt frames")
-    hints = Counter(h for r in members if (h := name_hint(r.path)))
-    for hint, n in hints.most_common(2):
-        lines.append(f"{n} file name(s) or directories suggest {hint}")
-    lines.extend(describe_files(members))
-    kinds = Counter(posixpath.splitext(c)[1].lower() for c in companions)
-    if kinds:
-        lines.append("companions: " + ", ".join(f"{n} {ext or '(no extension)'}"
-                                                 for ext, n in sorted(kinds.items())))
-    if gains:
-        lines.append(f"{gains} gain reference(s) beside them, not counted")
-    return lines

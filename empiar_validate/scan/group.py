@@ -33,7 +33,7 @@ from empiar_validate.scan.companions import (
     tilt_stem,
 )
 from empiar_validate.scan.companions import tilt_infos as companion_tilts
-from empiar_validate.scan.evidence import explain_category
+from empiar_validate.scan.explain import explain_category
 from empiar_validate.scan.patterns import file_ext, file_pattern, is_within
 from empiar_validate.scan.setvalues import (
     MAX_LISTED,
@@ -41,7 +41,8 @@ from empiar_validate.scan.setvalues import (
     listed_names,
     summary_findings,
 )
-from empiar_validate.scan.tilts import per_tilt_series, tilt_checks
+from empiar_validate.scan.slices import slice_stack, volume_note
+from empiar_validate.scan.tilts import G_TILT_COUNTS, per_tilt_series, tilt_checks, varying_tilts
 from empiar_validate.scan.values import summarize
 
 G_MIXED = rule(
@@ -318,7 +319,17 @@ def build_image_set(
             category = _absent_category(members)
     if category not in cat.TILT_CATEGORIES:
         series = None
+    stack = slice_stack(members) if kinds.main and not gain_only else None
+    if stack is not None and not given and category == cat.SINGLE:
+        category = cat.VOLUMES  # one volume stored one slice per file (FIB-SEM, SBF-SEM)
     summary = summarize(category, members, series=series)
+    notes = []
+    if stack is not None and category in cat.VOLUME_CATEGORIES:
+        summary.num, summary.frames = 1, stack.count
+        summary.outliers.pop("framesPerImage", None)
+        notes.append(volume_note(stack))
+    elif category in cat.TILT_CATEGORIES and series is None:
+        notes.extend(varying_tilts(summary, members))
 
     name = _derived_name(category, b.rel_dir, gain_only)
     s = ImageSet(name=name, directory=data_directory(b.rel_dir), rel_dir=b.rel_dir,
@@ -330,6 +341,14 @@ def build_image_set(
     s.evidence = explain_category(category, given=given, members=members, gains=len(gains),
                                   series=series, companions=s.companions)
     findings: list[Finding] = []
+    if stack is not None and category in cat.VOLUME_CATEGORIES:
+        s.slices = stack.count
+        s.evidence.insert(1, stack.evidence)
+    if notes:
+        s.details = " ".join(notes)
+        if category in cat.TILT_CATEGORIES:
+            findings.append(Finding.of(G_TILT_COUNTS, notes[0], file=show(b.rel_dir),
+                                       image_set=name, field_name="framesPerImage"))
     if gain_only:
         s.details = "Gain reference" + ("s" if len(members) > 1 else "") + (
             " for the movies of this dataset (EMPIAR has no gain-reference category)."

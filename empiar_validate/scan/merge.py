@@ -207,6 +207,10 @@ def _complete(meta: Metadata, entry: Entry, s: ImageSet) -> list[Finding]:
         value = raw.get(key)
         if isinstance(value, str) and value.strip():
             setattr(s, attr, value.strip())
+    num, frames = raw.get("num_images_or_tilt_series"), raw.get("frames_per_image")
+    if s.slices and num == s.slices and frames in (1, None):
+        # a slice stack counted as EMPIAR has counted them: N images of one frame
+        s.num_images_or_tilt_series, s.frames_per_image = s.slices, 1
     for key, attr, element, kind in _DERIVED:
         value = raw.get(key)
         if value is None:

@@ -15,6 +15,7 @@ from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.records import FileRecord
 from empiar_validate.scan import category as cat
 from empiar_validate.scan.companions import TiltInfo, tilt_stem
+from empiar_validate.scan.values import Summary
 
 G_TILTS = rule(
     "G106", Severity.WARNING, "tilt-series companion disagrees with the stack on the number of "
@@ -22,6 +23,24 @@ G_TILTS = rule(
     "Check that the .mdoc/.rawtlt/.tlt file belongs to this tilt series and that the stack is "
     "complete.",
 )
+
+G_TILT_COUNTS = rule(
+    "G116", Severity.INFO, "tilt series differ in their number of tilts",
+    "Nothing to do: framesPerImage holds the largest number (the XML allows one) and the details "
+    "give the range; say there why some series are shorter if it matters.",
+)
+
+
+def varying_tilts(summary: Summary, members: list[FileRecord]) -> list[str]:
+    """Tilt series of different lengths in one set, as acquired: ``framesPerImage`` becomes
+    the largest number of tilts (no G103), and the sentence for the details gives the range."""
+    frames = sorted({cat.frames_of(r) for r in members if r.format is not None})
+    if len(frames) < 2:
+        return []
+    summary.frames = frames[-1]
+    summary.outliers.pop("framesPerImage", None)
+    return [f"Tilt series of {frames[0]} to {frames[-1]} tilts (framesPerImage gives the "
+            "largest)."]
 
 
 def per_tilt_series(members: list[FileRecord], infos: dict[str, TiltInfo]) -> int | None:
