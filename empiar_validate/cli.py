@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        from empiar_validate.commands.common import resolve_selection
+
+        resolve_selection(args)
         return int(module.run(args))
     except KeyboardInterrupt:
         print("empiar-validate: interrupted", file=sys.stderr)

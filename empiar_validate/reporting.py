@@ -7,6 +7,8 @@ code that turns a report into output, so every command gets every format.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -21,7 +23,9 @@ class Report:
     ``data`` holds command-specific JSON keys (``valid``, ``files``, ``checksums``...), placed
     before ``findings`` in the JSON output. ``summary`` is extra text lines for the text format.
     ``bare_json`` makes the JSON output ``data`` alone (``inspect``'s shape, whose findings are
-    inside each file's ``problems``).
+    inside each file's ``problems``). ``quiet``/``verbose`` are the user's ``-q``/``-v``;
+    ``thumbnails`` maps an image set's directory to a PNG ``data:`` URI (``--thumbnails``; only
+    the HTML report shows them).
     """
 
     command: str
@@ -30,6 +34,9 @@ class Report:
     data: dict[str, object] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
     bare_json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    thumbnails: dict[str, str] = field(default_factory=dict)
 
     def sorted_findings(self) -> list[Finding]:
         """Findings in a stable order (file, line, rule, message)."""
@@ -65,3 +72,80 @@ def counts(findings: Iterable[Finding]) -> dict[str, int]:
     for f in findings:
         out[str(f.severity)] += 1
     return out
+
+
+_IMAGE_SET_XPATH = re.compile(r"^/entry/imageSet\[(\d+)\]")
+COLLAPSE_AT = 2
+"""A rule reported this many times or more in one image set is shown as one line."""
+SHOWN_PATHS = 3
+"""How many of a collapsed group's locations the line names."""
+
+
+def image_set_of(f: Finding) -> str:
+    """The image set a finding is about, as a grouping key: its ``image_set``; in an entry XML,
+    the ``imageSet[N]`` its path is in; else the directory of its file."""
+    if f.image_set:
+        return f.image_set
+    if f.xpath:
+        match = _IMAGE_SET_XPATH.match(f.xpath)
+        return f"imageSet[{match.group(1)}] of {f.file or '-'}" if match else (f.file or "-")
+    return posixpath.dirname(f.file) if f.file else "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Findings of one rule and severity in one image set, shown as one line when repeated."""
+
+    first: Finding
+    findings: tuple[Finding, ...]
+    where: str
+
+    @property
+    def count(self) -> int:
+        """How many findings the line stands for."""
+        return len(self.findings)
+
+
+def grouped(findings: Iterable[Finding]) -> list[Group]:
+    """Findings in the stable report order, repeats of a rule in one image set folded into the
+    position of their first finding (groups smaller than :data:`COLLAPSE_AT` stay single)."""
+    ordered = sorted(findings, key=Finding.sort_key)
+    buckets: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in ordered:
+        buckets.setdefault((f.rule, str(f.severity), image_set_of(f)), []).append(f)
+    out: list[Group] = []
+    emitted: set[tuple[str, str, str]] = set()
+    for f in ordered:
+        key = (f.rule, str(f.severity), image_set_of(f))
+        members = buckets[key]
+        if len(members) < COLLAPSE_AT:
+            out.append(Group(f, (f,), key[2]))
+        elif key not in emitted:
+            emitted.add(key)
+            out.append(Group(f, tuple(members), key[2]))
+    return out
+
+
+def _point(f: Finding, first: Finding) -> str:
+    """Where a repeated finding is, as briefly as it differs from the first one."""
+    if f.file == first.file and f.xpath:
+        return f.xpath
+    return location(f)
+
+
+def format_group(g: Group, *, fix: bool = True) -> str:
+    """One human line for a group (:func:`format_finding` when it holds one finding)."""
+    if g.count == 1:
+        text = format_finding(g.first)
+        return text if fix else text.split("\n    fix: ")[0]
+    f = g.first
+    others = [_point(o, f) for o in g.findings[1:SHOWN_PATHS]]
+    more = g.count - 1 - len(others)
+    text = f"{location(f)}: {f.severity} {f.rule} {f.message}"
+    if f.xpath:
+        text += f" [at {f.xpath}]"
+    text += f" (x{g.count} in {g.where}; also " + ", ".join(others)
+    text += f" and {more} more)" if more else ")"
+    if fix and f.fix:
+        text += f"\n    fix: {f.fix}"
+    return text

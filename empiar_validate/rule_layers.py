@@ -129,6 +129,14 @@ LAYERS: tuple[Layer, ...] = (
 )
 
 
+LAYERS = (*LAYERS, Layer(
+    "report", "Reporting", (("R", 100, 199),), (_P + "predeposition", _P + "reporting"),
+    "Raised while a command assembles its report from what the layers above found: R101 "
+    "stands for the pre-deposition findings (M115, S124, S125) of a header that has no "
+    "accession code yet, said once; with an accession code those findings are errors.",
+),)
+
+
 def layer_of(rule_id: str) -> Layer | None:
     """The layer whose ranges contain ``rule_id`` (``None`` when no range does)."""
     letter, digits = rule_id[:1], rule_id[1:]

@@ -187,6 +187,8 @@ NAMES: dict[str, str] = {
     "X004": "xml-unreadable",
     "X100": "xsd-violation",
     "X101": "xml-root-not-entry",
+    # reporting
+    "R101": "pre-deposition",
     # Schematron
     "S101": "orcid-checksum",
     "S102": "emdb-without-reference",

@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("scan", "acquisition"),
     ("package",),
     # rendering findings, then the thin CLI on top
-    ("reporting", "reporters"),
+    ("reporting", "reporters", "predeposition", "selection", "thumbnails"),
     ("commands",),
     ("cli", "__main__", "tools"),
 ]

@@ -128,10 +128,9 @@ def test_without_metadata_the_xml_holds_only_what_is_known(scanned, tmp_path):
     for what in ("title", "experiment type", "authors", "corresponding author",
                  "principal investigator"):
         assert any(m.startswith(what) for m in missing), what
-    # assigned by EMPIAR at deposition: warnings, not errors
-    not_yet = [f["message"] for f in doc["findings"] if f["rule"] == "M115"]
-    assert sorted(m.split(" not given")[0] for m in not_yet) == [
-        "accession code", "deposition date"]
+    # assigned by EMPIAR at deposition: the pre-deposition state, one info (R101)
+    assert not [f for f in doc["findings"] if f["rule"] in ("M115", "S124", "S125")]
+    assert [f["severity"] for f in doc["findings"] if f["rule"] == "R101"] == ["info"]
     # image sets without an entry are still fully derived, and say how to describe them
     assert image_set_values(xml)["/data/tomo"]["numImagesOrTiltSeries"] == "2"
     assert sum(f["rule"] == "M109" for f in doc["findings"]) == len(EXPECTED)
@@ -139,7 +138,8 @@ def test_without_metadata_the_xml_holds_only_what_is_known(scanned, tmp_path):
 
 def test_scan_before_deposition_exits_0_with_a_valid_private_header(scanned, tmp_path):
     """A depositor or a lab CI gate scans before EMPIAR has assigned the accession code and
-    the deposition date: warnings only, exit 0, and the XML validates."""
+    the deposition date: one info line (R101, silent with -q), exit 0, and the XML validates.
+    Once an accession code is given, what EMPIAR then requires is an error."""
     meta = {k: v for k, v in depositor_metadata().items()
             if k not in ("accession_code", "deposition_date")}
     assert meta != depositor_metadata()
@@ -152,18 +152,30 @@ def test_scan_before_deposition_exits_0_with_a_valid_private_header(scanned, tmp
     assert code == 0, [f for f in doc["findings"] if f["severity"] == "error"]
     assert doc["valid"] is True
     rules = sorted(f["rule"] for f in doc["findings"] if f["rule"] in
-                   ("M104", "M115", "S123", "S124", "S125", "X100"))
-    assert rules == ["M115", "M115", "S124", "S125"]
-    assert all(f["severity"] == "warning" for f in doc["findings"] if f["rule"] in rules)
+                   ("M104", "M115", "S123", "S124", "S125", "X100", "R101"))
+    assert rules == ["R101"]
+    assert all(f["severity"] == "info" for f in doc["findings"] if f["rule"] in rules)
     root = etree.parse(str(out)).getroot()
     assert root.get("accessionCode") is None and root.get("public") == "false"
     assert root.find("e:admin/e:entryDOI", NS) is None
     assert len(root.find("e:admin/e:keyDates", NS)) == 0  # present, empty
     schema = etree.XMLSchema(etree.parse(str(ROOT / "schemas" / "empiar.xsd")))
     assert schema.validate(root.getroottree()), schema.error_log
-    # `validate` agrees: warnings, exit 0
+    # `validate` agrees: one info, exit 0; with -q nothing but the verdict
     code, text = run("validate", out)
-    assert code == 0 and "warning S124" in text and "warning S125" in text
+    assert code == 0 and text.count("info R101") == 1 and "S124" not in text
+    code, text = run("validate", out, "-q")
+    assert code == 0 and text.splitlines() == [
+        "validate: OK: 1 checked, 0 error(s), 0 warning(s), 1 info"]
+    text = run("scan", scanned["data"], "--metadata", path, "-o", out, "-q")[1]
+    assert len(text.splitlines()) == 1 and " 0 warning(s)" in text, text  # infos counted only
+    # an accession code without a deposition date: the date is now required (one error)
+    code, report = run("scan", scanned["data"], "--metadata", path, "-o", out,
+                       "--accession-code", "EMPIAR-12345", "--format", "json", "-q")
+    doc = json.loads(report)
+    assert code == 1
+    assert [(f["rule"], f["severity"]) for f in doc["findings"]
+            if f["rule"] in ("M115", "S124", "S125", "R101")] == [("M115", "error")]
 
 
 def test_scan_usage_errors_exit_2(tmp_path):

@@ -12,8 +12,10 @@ import os
 from empiar_validate.commands.common import (
     add_jobs_argument,
     add_report_arguments,
+    add_thumbnails,
     check_dataset_arguments,
     emit,
+    selected,
 )
 from empiar_validate.reporting import Report
 
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate the XML, compare it with the data, report."""
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
+    from empiar_validate.predeposition import settle
     from empiar_validate.scan import file_problems, read_dataset, shower, validate_entry
     from empiar_validate.scan.drift import compare
     from empiar_validate.usage import UsageError
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     report.data = {"dataset": display_path(root), "xml": shown, "valid": False,
                    "xml_valid": False, "image_sets": []}
     if tree is None:
-        return emit(report, args.format)
+        return emit(report, args)
     try:
         validation = validate_entry(tree, shown)
     except (SchemaLoadError, SchematronRuntimeError) as exc:
@@ -65,15 +68,26 @@ def run(args: argparse.Namespace) -> int:
     report.findings += file_problems(records)
     drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show)
     report.findings += drift.findings
+    code = (tree.getroot().get("accessionCode") or "").strip()
+    report.findings = settle(report.findings, accession_code=bool(code))
     report.checked = [str(s["name"]) for s in drift.image_sets] or [shown]
     # "valid" means what it means for validate: no error-severity finding at all.
-    report.data["xml_valid"] = not has_errors(validation)
-    report.data["valid"] = not report.has_errors
+    report.data["xml_valid"] = not has_errors(selected(args, validation))
+    report.data["valid"] = not has_errors(selected(args, report.findings))
     report.data["image_sets"] = drift.image_sets
+    add_thumbnails(report, args, root, [
+        (str(s["directory"]), [r for r in records if _under(r.path, str(s["directory"]))])
+        for s in drift.image_sets])
     if not args.quiet:
         report.summary = [
             f"{s['directory']}: {s.get('status')}, {s['files']} file(s) ({s['name']})"
             for s in drift.image_sets
         ]
-    return emit(report, args.format)
+    return emit(report, args)
 
+
+
+def _under(rel: str, directory: str) -> bool:
+    """``rel`` (relative to the dataset) lies in the entry directory ``/data/...``."""
+    base = directory.removeprefix("/data").strip("/")
+    return not base or rel == base or rel.startswith(base + "/")

@@ -10,23 +10,102 @@ from empiar_validate.reporters import FORMATS, format_help, render
 from empiar_validate.reporting import Report
 
 if TYPE_CHECKING:
+    from empiar_validate.findings import Finding
+    from empiar_validate.records import FileRecord
     from empiar_validate.scan.metadata import MetadataFile
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--format`` and ``--quiet``, the same on every command."""
+    """Output options, the same on every command: format, verbosity, rule selection."""
     parser.add_argument(
         "--format", choices=FORMATS, default="text", help=format_help(),
     )
     parser.add_argument(
+        "--html", metavar="FILE",
+        help="also write the HTML report to FILE (replaced atomically), beside --format",
+    )
+    parser.add_argument(
+        "--thumbnails", action="store_true",
+        help="put a thumbnail of each image set in the HTML report: one section of one file, "
+        "read with bounded memory (everything else stays header-only)",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true",
-        help="no progress bar and, in text format, only findings and the verdict",
+        help="no progress bar; in text format only errors and warnings, one line each (infos "
+        "are counted in the verdict)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="with --quiet, still print each finding's fix",
+    )
+    parser.add_argument(
+        "--select", action="append", metavar="RULE[,RULE]",
+        help="report only these rules (ids such as S109, names such as "
+        "pixel-size-implausible, or id prefixes such as P1); replaces the configured select",
+    )
+    parser.add_argument(
+        "--ignore", action="append", metavar="RULE[,RULE]",
+        help="do not report these rules; added to the ignore list of [tool.empiar-validate] in "
+        "pyproject.toml or .empiar-validate.toml",
     )
 
 
-def emit(report: Report, fmt: str) -> int:
-    """Render the report to stdout and return the exit code it implies (0 or 1)."""
-    render(report, fmt, sys.stdout)
+def resolve_selection(args: argparse.Namespace) -> None:
+    """Set ``args.selection`` from ``--select``/``--ignore`` and the configuration file; an
+    unknown rule raises UsageError (exit 2) before any work is done."""
+    from empiar_validate.selection import selection
+
+    if hasattr(args, "select"):
+        args.selection = selection(args.select, args.ignore)
+
+
+def add_thumbnails(report: Report, args: argparse.Namespace, root: str,
+                   sets: list[tuple[str, list[FileRecord]]]) -> None:
+    """With ``--thumbnails`` and an HTML output, a PNG per image set (directory, records with
+    paths relative to ``root``) in ``report.thumbnails``; nothing is read otherwise."""
+    if not getattr(args, "thumbnails", False):
+        return
+    if args.format != "html" and not getattr(args, "html", None):
+        return
+    from empiar_validate.thumbnails import data_uri, image_set_png
+
+    for directory, records in sets:
+        png = image_set_png(root, records)
+        if png is not None:
+            report.thumbnails[directory] = data_uri(png)
+
+
+def selected(args: argparse.Namespace, findings: list[Finding]) -> list[Finding]:
+    """``findings`` as the run's rule selection leaves them (for values such as ``valid`` that
+    a command computes before :func:`emit`, so they agree with what is reported)."""
+    chosen = getattr(args, "selection", None)
+    return findings if chosen is None else chosen.apply(findings)
+
+
+def emit(report: Report, args: argparse.Namespace | str) -> int:
+    """Apply the rule selection, render the report to stdout (and ``--html FILE``), and return
+    the exit code what is left implies (0 or 1)."""
+    if isinstance(args, str):  # library callers: a format alone
+        args = argparse.Namespace(format=args)
+    chosen = getattr(args, "selection", None)
+    if chosen is not None:
+        report.findings = chosen.apply(report.findings)
+    report.quiet = bool(getattr(args, "quiet", False))
+    report.verbose = bool(getattr(args, "verbose", False))
+    html = getattr(args, "html", None)
+    if html:
+        import io
+
+        from empiar_validate.atomic import write_text_atomic
+        from empiar_validate.usage import UsageError
+
+        buffer = io.StringIO()
+        render(report, "html", buffer)
+        try:
+            write_text_atomic(html, buffer.getvalue())
+        except OSError as exc:
+            raise UsageError(f"cannot write {html}: {exc.strerror or exc}") from exc
+    render(report, args.format, sys.stdout)
     sys.stdout.flush()
     return 1 if report.has_errors else 0
 

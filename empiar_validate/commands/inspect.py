@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from empiar_validate.commands.common import add_jobs_argument, add_report_arguments
+from empiar_validate.commands.common import add_jobs_argument, add_report_arguments, emit
 from empiar_validate.headers import read_all, walk_all
 from empiar_validate.records import FileRecord
-from empiar_validate.reporters import render
 from empiar_validate.reporting import Report
 
 
@@ -46,12 +44,14 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError("no such file or directory: " + ", ".join(map(display_path, missing)))
     records = read_all(walk_all(args.paths), jobs=args.jobs, quiet=args.quiet)
+    chosen = getattr(args, "selection", None)
+    if chosen is not None:  # the JSON carries problems inside each file: select them there too
+        for r in records:
+            r.problems = chosen.apply(r.problems)
     shown = [r for r in records if args.all or r.format is not None or r.problems]
-    failed = any(not r.ok for r in records)
     report = Report("inspect", [p for r in records for p in r.problems],
                     checked=[r.path for r in records],
                     data={"files": [r.to_dict() for r in shown]}, bare_json=True)
     if args.format == "text" and not args.quiet:
         report.summary = [describe(r) for r in shown]
-    render(report, args.format, sys.stdout)
-    return 1 if failed else 0
+    return emit(report, args)

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from empiar_validate.commands.common import (
     add_jobs_argument,
     add_report_arguments,
+    add_thumbnails,
     check_dataset_arguments,
     emit,
     read_metadata_argument,
     unparsable_metadata_report,
 )
 from empiar_validate.reporting import Report
+
+if TYPE_CHECKING:
+    from empiar_validate.model import ImageSet, ScanResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,15 +47,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="hash every file again instead of reusing OUT/"
                              ".empiar-validate-cache.json")
+    parser.add_argument("--thumbnail", nargs="?", const="", metavar="IMAGESET",
+                        help="also write OUT/entry_thumbnail.png (at least 400 x 400, for "
+                             "empiar-depositor's --entry-thumbnail) from IMAGESET (its name or "
+                             "directory; default: the first volume, else micrograph set): one "
+                             "central section of one file, contrast-stretched")
     add_report_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the bundle and report; exit 1 when any finding has error severity."""
-    from empiar_validate.package.bundle import OUTPUTS, build_bundle
+    from empiar_validate.commands.scan import image_set_json
+    from empiar_validate.package.bundle import ENTRY_THUMBNAIL, OUTPUTS, build_bundle
     from empiar_validate.package.cluster import ClusterError
     from empiar_validate.package.plan import format_duration, human_size, transfer_seconds
     from empiar_validate.paths import display_path, is_inside
+    from empiar_validate.predeposition import settle
     from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
@@ -71,12 +83,14 @@ def run(args: argparse.Namespace) -> int:
                          + (f": {display_path(exc.filename)}" if exc.filename else "")) from exc
     unparsable = unparsable_metadata_report("package", args, source)
     if unparsable is not None:
-        return emit(unparsable, args.format)
+        return emit(unparsable, args)
     try:
         bundle = build_bundle(root, out, metadata=source, jobs=args.jobs,
                               quiet=args.quiet, use_cache=not args.no_cache,
                               accession_code=args.accession_code,
-                              deposition_date=args.deposition_date, scheduler=scheduler)
+                              deposition_date=args.deposition_date, scheduler=scheduler,
+                              thumbnail=None if args.thumbnail is None
+                              else lambda result: entry_thumbnail(result, args.thumbnail))
     except ClusterError as exc:
         raise UsageError(f"cannot package: {exc}") from None
     except OSError as exc:  # an unwritable OUT
@@ -85,30 +99,37 @@ def run(args: argparse.Namespace) -> int:
     except (SchemaLoadError, SchematronRuntimeError) as exc:
         raise UsageError(f"cannot validate entry.xml: {exc}") from None
     plan = bundle.plan
-    report = Report("package", bundle.findings,
+    described = {  # what scan says of each set, for the HTML table (JSON: extra keys)
+        s.directory: {k: v for k, v in image_set_json(s).items()
+                      if k not in ("name", "directory", "files", "bytes")}
+        for s in bundle.scan.image_sets
+    }
+    known = bundle.scan.header.accession_code is not None
+    report = Report("package", settle(bundle.findings, accession_code=known),
                     checked=[s.name for s in bundle.scan.image_sets] or [display_path(root)])
     report.data = {
         "dataset": display_path(root),
         "output": display_path(out),
-        "written": list(OUTPUTS),
+        "written": list(OUTPUTS) + ([ENTRY_THUMBNAIL] if args.thumbnail is not None else []),
         "files": plan.total_files,
         "bytes": plan.total_bytes,
         "transfer_seconds_at_200_mbit": round(transfer_seconds(plan.total_bytes), 1),
         "image_sets": [{"name": r.name, "directory": r.directory, "files": r.files,
-                        "bytes": r.bytes} for r in plan.rows],
+                        "bytes": r.bytes, **described.get(r.directory, {})} for r in plan.rows],
         "checksums": {"hashed": bundle.checksums.hashed, "reused": bundle.checksums.reused},
     }
     if scheduler is not None:
         report.data["checksums"]["scheduler"] = scheduler
+    add_thumbnails(report, args, root, [(s.directory, s.files) for s in bundle.scan.image_sets])
     if not args.quiet:
         report.summary = [
-            f"wrote {', '.join(OUTPUTS)} to {display_path(out)}",
+            f"wrote {', '.join(report.data['written'])} to {display_path(out)}",
             f"{plan.total_files} file(s), {human_size(plan.total_bytes)}: "
             f"{format_duration(transfer_seconds(plan.total_bytes))} at 200 Mbit/s",
             f"checksums: {bundle.checksums.hashed} hashed, {bundle.checksums.reused} reused"
             + (f" (on the Dask cluster at {scheduler})" if scheduler is not None else ""),
         ]
-    return emit(report, args.format)
+    return emit(report, args)
 
 
 def _scheduler(flag: str | None) -> str | None:
@@ -128,3 +149,31 @@ def _scheduler(flag: str | None) -> str | None:
     except ImportError as exc:
         raise UsageError(f"{source} {value}: {exc}") from None
     return value
+
+
+def entry_thumbnail(result: ScanResult, wanted: str) -> bytes:
+    """The entry thumbnail PNG from the image set ``wanted`` (name or directory; ``""``: the
+    first volume set, else the first micrograph set, else the first that gives a picture).
+    Raises UsageError when the set is unknown or none of its files gives a picture."""
+    from empiar_validate.thumbnails import ENTRY_MIN, image_set_png
+    from empiar_validate.usage import UsageError
+
+    sets = result.image_sets
+    if wanted:
+        key = wanted.strip("/").removeprefix("data/")
+        chosen = [s for s in sets if wanted in (s.name, s.directory)
+                  or s.directory.removeprefix("/data/") == key]
+        if not chosen:
+            raise UsageError(f"--thumbnail {wanted!r}: no such image set (choose from "
+                             + ", ".join(repr(s.directory) for s in sets) + ")")
+    else:
+        def rank(s: ImageSet) -> int:
+            category = s.category or ""
+            return 0 if "volume" in category else 1 if "micrograph" in category else 2
+        chosen = sorted(sets, key=rank)
+    for s in chosen:
+        png = image_set_png(result.root, s.files, max_size=1024, min_size=ENTRY_MIN)
+        if png is not None:
+            return png
+    raise UsageError(f"--thumbnail: no file of {chosen[0].directory if wanted else 'any set'} "
+                     "can give a picture (thumbnails read MRC, TIFF, DM and BigDataViewer)")

@@ -11,9 +11,11 @@ import os
 from empiar_validate.commands.common import (
     add_jobs_argument,
     add_report_arguments,
+    add_thumbnails,
     check_dataset_arguments,
     emit,
     read_metadata_argument,
+    selected,
     unparsable_metadata_report,
 )
 from empiar_validate.model import ImageSet
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.atomic import write_bytes_atomic
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
+    from empiar_validate.predeposition import settle
     from empiar_validate.scan import consequences, scan_dataset, validate_entry
     from empiar_validate.scan.emit import entry_document
     from empiar_validate.usage import UsageError
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read the metadata file: {exc.strerror or exc}") from exc
     unparsable = unparsable_metadata_report("scan", args, source)
     if unparsable is not None:
-        return emit(unparsable, args.format)
+        return emit(unparsable, args)
     result = scan_dataset(root, source, jobs=args.jobs, quiet=args.quiet,
                           accession_code=args.accession_code,
                           deposition_date=args.deposition_date, exclude=[out])
@@ -76,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
         validation = validate_entry(xml, shown)
     except (SchemaLoadError, SchematronRuntimeError) as exc:
         raise UsageError(f"wrote {shown} but cannot validate it: {exc}") from None
-    valid = not has_errors(validation)
-    report = Report("scan", result.findings + consequences(validation, result.findings, doc.gaps),
+    valid = not has_errors(selected(args, validation))
+    found = result.findings + consequences(validation, result.findings, doc.gaps)
+    report = Report("scan", settle(found, accession_code=result.header.accession_code is not None),
                     checked=[s.name for s in result.image_sets] or [display_path(root)])
     report.data = {
         "dataset": display_path(root),
@@ -86,13 +90,14 @@ def run(args: argparse.Namespace) -> int:
         "image_sets": [image_set_json(s) for s in result.image_sets],
         "uncovered": result.uncovered,
     }
+    add_thumbnails(report, args, root, [(s.directory, s.files) for s in result.image_sets])
     if not args.quiet:
         report.summary = [describe(s) for s in result.image_sets] + [
             f"wrote {shown}: {len(result.image_sets)} image set(s), "
             + ("valid against the XSD and Schematron" if valid
                else "NOT valid: see the errors below")
         ]
-    return emit(report, args.format)
+    return emit(report, args)
 
 
 def image_set_json(s: ImageSet) -> dict[str, object]:
@@ -121,6 +126,7 @@ def image_set_json(s: ImageSet) -> dict[str, object]:
         "micrographsFilePattern": s.micrographs_file_pattern,
         "pickedParticlesFilePattern": s.picked_particles_file_pattern,
         "files": len(s.files),
+        "bytes": sum(r.size or 0 for r in s.files) if s.files else None,
         "companions": s.companions,
         "derived_from_headers": sorted(s.derived),
         "category_evidence": list(s.evidence),

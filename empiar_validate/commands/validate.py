@@ -14,7 +14,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from empiar_validate.commands.common import add_report_arguments, emit
+from empiar_validate.commands.common import add_report_arguments, emit, selected
 from empiar_validate.paths import display_path
 from empiar_validate.reporting import Report
 from empiar_validate.usage import UsageError
@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file and report; see the module docstring for exit codes."""
+    from empiar_validate.predeposition import settle
     from empiar_validate.validation import (
         FileResult,
         SchemaLoadError,
@@ -72,10 +73,13 @@ def run(args: argparse.Namespace) -> int:
                 skipped.append((shown, other_root))
                 continue
         if tree is None:
-            results.append(FileResult(shown, findings))
+            results.append(FileResult(shown, selected(args, findings)))
             continue
         try:
-            results.append(FileResult(shown, validate_tree(tree, shown, schemas)))
+            found = validate_tree(tree, shown, schemas)
+            code = (tree.getroot().get("accessionCode") or "").strip()
+            found = settle(found, accession_code=bool(code))
+            results.append(FileResult(shown, selected(args, found)))
         except SchematronRuntimeError as exc:
             raise UsageError(f"cannot evaluate the Schematron: {exc}") from None
 
@@ -99,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             f"{file}: skipped (root element {root} is not an EMPIAR entry)"
             for file, root in skipped
         )
-    return emit(report, args.format)
+    return emit(report, args)
 
 
 def _other_root(path: str, tree: etree._ElementTree | None) -> str | None:

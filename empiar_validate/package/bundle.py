@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,7 @@ DEPOSITION_JSON = "deposition.json"
 SHA256SUMS = "SHA256SUMS"
 MD5SUMS = "MD5SUMS"
 SUMMARY = "SUMMARY.md"
+ENTRY_THUMBNAIL = "entry_thumbnail.png"  # written only with package --thumbnail
 OUTPUTS = (ENTRY_XML, DEPOSITION_JSON, SHA256SUMS, MD5SUMS, SUMMARY)
 
 
@@ -64,6 +66,7 @@ def build_bundle(
     accession_code: str | None = None,
     deposition_date: str | None = None,
     scheduler: str | None = None,
+    thumbnail: Callable[[ScanResult], bytes] | None = None,
 ) -> Bundle:
     """Scan ``root``, then write the bundle into ``out`` (created if absent).
 
@@ -71,7 +74,8 @@ def build_bundle(
     one layer: the scan reports the data and the metadata, the bundle only what it alone sees
     (layout, checksums, what deposition.json cannot express). Raises ``OSError`` only when the
     metadata cannot be read or ``out`` cannot be written, and ``ClusterError`` when the
-    checksums were sent to the Dask ``scheduler`` and it failed.
+    checksums were sent to the Dask ``scheduler`` and it failed. ``thumbnail``, when given,
+    makes the PNG written as ``entry_thumbnail.png`` (``package --thumbnail``) from the scan.
     """
     from empiar_validate.scan import consequences, scan_dataset, shower, validate_entry
     from empiar_validate.scan.emit import entry_document
@@ -119,8 +123,12 @@ def build_bundle(
 
     plan = build_plan(root_abs, result.image_sets, files)
     title = result.metadata.get("title")
+    png = thumbnail(result) if thumbnail is not None else None
     summary = render_summary(plan, out_dir=out_abs, listed=len(sums.sums), findings=findings,
-                             title=title if isinstance(title, str) else None)
+                             title=title if isinstance(title, str) else None,
+                             thumbnail=ENTRY_THUMBNAIL if png is not None else None)
+    if png is not None:
+        write_bytes_atomic(os.path.join(out_abs, ENTRY_THUMBNAIL), png)
 
     write_bytes_atomic(os.path.join(out_abs, ENTRY_XML), xml)
     write_bytes_atomic(os.path.join(out_abs, DEPOSITION_JSON), dump_json(doc))

@@ -162,8 +162,10 @@ def render_summary(
     listed: int,
     findings: Sequence[Finding],
     title: str | None = None,
+    thumbnail: str | None = None,
 ) -> str:
-    """The Markdown text of ``SUMMARY.md``."""
+    """The Markdown text of ``SUMMARY.md``; ``thumbnail`` names the entry thumbnail written
+    beside it, which the empiar-depositor command passes."""
     total = plan.total_bytes
     lines = ["# EMPIAR deposition summary", ""]
     if title:
@@ -218,6 +220,18 @@ def render_summary(
         "",
         "```sh",
         *globus_commands(plan),
+        "```",
+        "",
+        "### empiar-depositor",
+        "",
+        "Or let EMPIAR's own tool create the deposition from `deposition.json` and upload "
+        "(Aspera; `-g` for Globus):",
+        "",
+        "```sh",
+        f"export EMPIAR_TRANSFER_PASS={TRANSFER_PASS}",
+        "empiar-depositor -a \"$(command -v ascp)\""
+        + (f" -e {_q(os.path.join(out_dir, thumbnail))}" if thumbnail else "")
+        + f" <EMPIAR_API_TOKEN> {_q(os.path.join(out_dir, 'deposition.json'))} {_q(plan.root)}",
         "```",
         "",
         "## Checking the checksums",

@@ -22,6 +22,7 @@ REPORTERS: dict[str, tuple[str, str]] = {
     "json": ("json_doc", "json for scripts"),
     "junit": ("junit", "junit for CI test views"),
     "github": ("github", "github for GitHub Actions annotations"),
+    "html": ("html", "html for one self-contained page (image sets, findings, thumbnails)"),
 }
 
 FORMATS = tuple(REPORTERS)

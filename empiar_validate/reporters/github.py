@@ -1,4 +1,8 @@
-"""GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` per finding."""
+"""GitHub Actions workflow commands: one ``::error`` or ``::warning`` per finding.
+
+Infos are not annotations: an annotation asks for action on every CI run, and an info (the
+pre-deposition state, a gain reference recognised) needs none; they are counted in the log line.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import TextIO
 from empiar_validate.findings import Severity
 from empiar_validate.reporting import Report, counts
 
-_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 
 
 def gh_escape(value: str, *, prop: bool = False) -> str:
@@ -21,6 +25,8 @@ def gh_escape(value: str, *, prop: bool = False) -> str:
 def render(report: Report, out: TextIO) -> None:
     """Annotations in stable order, then a one-line count for the log."""
     for f in report.sorted_findings():
+        if f.severity not in _LEVEL:
+            continue
         props = []
         if f.file:
             props.append(f"file={gh_escape(f.file, prop=True)}")
@@ -32,5 +38,5 @@ def render(report: Report, out: TextIO) -> None:
     c = counts(report.findings)
     out.write(
         f"{report.command}: {len(report.checked)} checked, {c['error']} error(s), "
-        f"{c['warning']} warning(s)\n"
+        f"{c['warning']} warning(s), {c['info']} info\n"
     )
