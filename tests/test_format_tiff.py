@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from tiffwriters import write_camera_tiff, write_tifffile_pages
 
 from empiar_validate.formats import decompress, read_header, tiff_ifd
 from empiar_validate.formats.units import angstroms_per
@@ -566,3 +567,99 @@ def test_plain_tiff_and_dm_reads_import_neither_tifffile_nor_numpy(tmp_path: Pat
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- movies written frame by frame (camera software) ------------------------------------------
+
+
+def _walk(path: Path, skim: bool = True) -> tiff_ifd.Chain:
+    with open(path, "rb") as fh:
+        return tiff_ifd.walk(tiff_ifd.ByteSource(fh, path.stat().st_size, None, b""), skim=skim)
+
+
+def _chain_facts(chain: tiff_ifd.Chain) -> tuple[object, ...]:
+    return (chain.pages, chain.reduced, dict(chain.shapes), chain.complete,
+            [(r.id, m) for r, m in chain.problems], chain.first)
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_eer_written_frame_by_frame(tmp_path: Path, big_endian: bool) -> None:
+    """libtiff-style EER (strip, IFD, strip, IFD...; 64 KiB frames left as holes)."""
+    path = write_camera_tiff(tmp_path / "FoilHole_1_fractions.eer", 1500, big_endian=big_endian)
+    rec = read_header(path)
+    assert rules(rec) == []
+    assert (rec.format, rec.voxel_type, rec.width, rec.height, rec.depth) == (
+        "EER", "BIT", 4096, 4096, 1500)
+    assert rec.extra["acquisition"]["frames"] == 1500
+    assert _chain_facts(_walk(path)) == _chain_facts(_walk(path, skim=False))
+
+
+def test_tifffile_page_by_page_movie(tmp_path: Path) -> None:
+    path = write_tifffile_pages(tmp_path / "movie.tif", 300, 32, 16)
+    rec = read_header(path)
+    assert (rec.width, rec.height, rec.depth, rec.layout, rules(rec)) == (32, 16, 300, "stack", [])
+    with tifffile.TiffFile(path) as tif:
+        assert len(tif.pages) == 300
+
+
+def _ifd_offsets(path: Path) -> list[int]:
+    with tifffile.TiffFile(path) as tif:
+        return [page.offset for page in tif.pages]
+
+
+def test_fast_path_still_finds_a_loop_deep_in_the_chain(tmp_path: Path) -> None:
+    path = write_camera_tiff(tmp_path / "loop.eer", 400, frame_bytes=512)
+    offsets = _ifd_offsets(path)
+    data = bytearray(path.read_bytes())
+    nxt = offsets[350] + 2 + 12 * 10  # IFD 350's next-IFD field (10 entries)
+    data[nxt:nxt + 4] = struct.pack("<I", offsets[200])
+    path.write_bytes(bytes(data))
+    rec = read_header(path)
+    assert rules(rec) == ["F201"]
+    assert f"IFD 351 points back to the IFD at byte {offsets[200]}" in rec.problems[0].message
+    assert _chain_facts(_walk(path)) == _chain_facts(_walk(path, skim=False))
+
+
+def test_fast_path_sees_a_changed_page_and_a_thumbnail(tmp_path: Path) -> None:
+    path = write_camera_tiff(tmp_path / "mixed.tif", 100, width=64, height=64, frame_bytes=64,
+                             compression=1, bits=8, xml=None)
+    offsets = _ifd_offsets(path)
+    data = bytearray(path.read_bytes())
+    data[offsets[40] + 2 + 8:offsets[40] + 2 + 10] = struct.pack("<H", 32)  # width of page 40
+    path.write_bytes(bytes(data))
+    rec = read_header(path)
+    assert rec.depth == 100
+    assert rules(rec) == ["F205"]
+    assert "99 x (64 x 64), 1 x (32 x 64)" in rec.problems[0].message
+    assert _chain_facts(_walk(path)) == _chain_facts(_walk(path, skim=False))
+
+
+def test_fast_path_stops_at_truncation_and_page_cap(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_camera_tiff(tmp_path / "cut.eer", 200, frame_bytes=256, sparse=False)
+    offsets = _ifd_offsets(path)
+    with open(path, "r+b") as fh:
+        fh.truncate(offsets[150] + 20)  # in the middle of IFD 150
+    rec = read_header(path)
+    assert rules(rec) == ["F202"]
+    assert "IFD 150" in rec.problems[0].message and rec.extra["frames_at_least"] == 150
+    monkeypatch.setattr(tiff_ifd, "MAX_PAGES", 120)
+    assert rules(read_header(path)) == ["F204"]
+
+
+def test_fast_path_agrees_with_full_walk_on_damaged_movies(tmp_path: Path) -> None:
+    """Random damage in the IFD region of frame-by-frame movies: both walks say the same."""
+    import random
+
+    rng = random.Random(8)
+    clean = write_camera_tiff(tmp_path / "clean.tif", 60, width=48, height=40, frame_bytes=40,
+                              compression=1, bits=8, xml=None, sparse=False).read_bytes()
+    offsets = _ifd_offsets(tmp_path / "clean.tif")
+    path = tmp_path / "damaged.tif"
+    for _ in range(300):
+        data = bytearray(clean)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.choice(offsets) + rng.randrange(0, 2 + 12 * 10 + 4)
+            data[at] = rng.randrange(256)
+        path.write_bytes(bytes(data[:rng.choice([len(data), rng.randrange(8, len(data))])]))
+        assert _chain_facts(_walk(path)) == _chain_facts(_walk(path, skim=False))

@@ -16,7 +16,9 @@ chain that leaves the budget ends with ``unreachable`` (frame count unknown).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,6 +75,10 @@ class ByteSource:
         self.win = head if limit is None else b""
         self.win_start = 0
         self.win_size = _SPECULATIVE_READ
+        self.fd = -1  # a seekable file's descriptor: os.pread, no seek and no buffer copy
+        if limit is None:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                self.fd = fh.fileno()
 
     @property
     def streamed(self) -> bool:
@@ -88,8 +94,7 @@ class ByteSource:
 
     def read_at(self, offset: int, n: int) -> bytes:
         if self.limit is None:
-            self.fh.seek(offset)
-            return self.fh.read(n)
+            return self.pread(offset, n)
         end = min(offset + n, self.limit)
         if end > len(self.buf) and self.size is None:
             chunk = self.fh.read(end - len(self.buf))
@@ -125,10 +130,22 @@ class ByteSource:
             self.win_size = min(self.win_size * 2, _MAX_WINDOW)
         else:
             self.win_size = _SPECULATIVE_READ
-        self.fh.seek(offset)
-        self.win = self.fh.read(max(n, self.win_size))
+        self.win = self.pread(offset, max(n, self.win_size))
         self.win_start = offset
         return self.win, 0
+
+    def pread(self, offset: int, n: int) -> bytes:
+        """``n`` bytes at ``offset`` of a seekable file (fewer at its end), in one system call
+        where the file allows (a short read is continued, as a buffered ``read`` would)."""
+        if self.size is not None and offset >= self.size:
+            return b""  # also for offsets no file system can seek to (a corrupt tag value)
+        if self.fd < 0:
+            self.fh.seek(offset)
+            return self.fh.read(n)
+        got = os.pread(self.fd, n, offset)
+        while len(got) < n and (more := os.pread(self.fd, n - len(got), offset + len(got))):
+            got += more  # each round adds a byte or stops: bounded
+        return got
 
 
 # --- IFD chain -------------------------------------------------------------------------------
@@ -160,8 +177,11 @@ class Chain:
     unreachable: bool = False  # a streamed file's chain left the decompressed prefix
 
 
-def walk(data: ByteSource) -> Chain:
-    """Walk the IFD chain, reading each entry block once; every loop is bounded."""
+def walk(data: ByteSource, *, skim: bool = True) -> Chain:
+    """Walk the IFD chain, reading each entry block once; every loop is bounded.
+
+    ``skim=False`` turns the fast path off (every IFD walked in full): the tests compare both.
+    """
     chain = Chain()
     head = data.get(0, 16)
     if len(head) < 8 or head[:2] not in (b"II", b"MM"):
@@ -193,9 +213,44 @@ def walk(data: ByteSource) -> Chain:
     shapes = chain.shapes
     streamed, size = data.streamed, data.size  # a stream's size is known only at its end
     seen: set[int] = set()
+    seen_add = seen.add
+    limit = MAX_PAGES
     index = 0
+    # The last IFD walked in full, for the fast path: its entry count, its entries up to the
+    # shape tags and the tag code after them, as bytes; what its page counted as; its length.
+    ref: bytes | None = None
+    ref_reduced, ref_shape, ifd_len, next_at = False, (0, 0), 0, 0
     while offset:
-        if index >= MAX_PAGES:
+        if ref is not None:
+            # Fast path. A movie's IFDs repeat the previous IFD's entry count and shape entries
+            # byte for byte (only the strip offsets after them differ), so one comparison of
+            # those bytes says the page counts as the previous one did, and the next-IFD offset
+            # is read without decoding an entry. Whatever is not such a repeat, or needs a check
+            # (seen before, out of bounds, the page cap), goes the full way below.
+            start = index
+            win, win_start = data.win, data.win_start
+            win_end = win_start + len(win)
+            while (offset and index < limit and offset not in seen and offset >= 8
+                   and offset + ifd_len <= size):
+                at = offset - win_start
+                if at < 0 or offset + ifd_len > win_end:
+                    win, at = data.window(offset, ifd_len)
+                    win_start = offset - at
+                    win_end = win_start + len(win)
+                if win[at:at + len(ref)] != ref:
+                    break
+                seen_add(offset)
+                offset = next_struct.unpack_from(win, at + next_at)[0]
+                index += 1
+            if index > start:
+                if ref_reduced:
+                    chain.reduced += index - start
+                else:
+                    chain.pages += index - start
+                    shapes[ref_shape] += index - start
+            if not offset:
+                break
+        if index >= limit:
             chain.problems.append((
                 F_TIFF_TOO_MANY,
                 f"more than {MAX_PAGES} IFDs; the frame count was not determined",
@@ -271,6 +326,12 @@ def walk(data: ByteSource) -> Chain:
         else:
             chain.pages += 1
             shapes[(width, height)] += 1
+        if skim and not streamed:
+            ifd_start = at - count_size
+            # up to the entry that ended the shape scan, and that entry's tag code
+            ref = bytes(buf[ifd_start:pos + (2 if pos < at + ntags * entry_size else 0)])
+            ref_reduced, ref_shape = bool(subfile & 1), (width, height)
+            ifd_len, next_at = count_size + block_len, count_size + block_len - off_size
         offset = next_struct.unpack_from(buf, at + block_len - off_size)[0]
         index += 1
     chain.complete = True
