@@ -215,6 +215,7 @@ def walk(data: ByteSource, *, skim: bool = True) -> Chain:
     seen: set[int] = set()
     seen_add = seen.add
     limit = MAX_PAGES
+    fd, pread = getattr(data, "fd", -1), os.pread  # the fast path: a seekable file, read directly
     index = 0
     # The last IFD walked in full, for the fast path: its entry count, its entries up to the
     # shape tags and the tag code after them, as bytes; what its page counted as; its length.
@@ -225,23 +226,34 @@ def walk(data: ByteSource, *, skim: bool = True) -> Chain:
             # Fast path. A movie's IFDs repeat the previous IFD's entry count and shape entries
             # byte for byte (only the strip offsets after them differ), so one comparison of
             # those bytes says the page counts as the previous one did, and the next-IFD offset
-            # is read without decoding an entry. Whatever is not such a repeat, or needs a check
-            # (seen before, out of bounds, the page cap), goes the full way below.
+            # is read without decoding an entry. Each IFD costs one pread of its own length
+            # (camera software puts the IFDs between the frames) unless it lies in the last
+            # window, which doubles while the IFDs lie one after the other (tifffile packs
+            # them). Whatever is not such a repeat, or needs a check (seen before, out of
+            # bounds, the page cap), or was read short, goes the full way below.
             start = index
-            win, win_start = data.win, data.win_start
-            win_end = win_start + len(win)
-            while (offset and index < limit and offset not in seen and offset >= 8
-                   and offset + ifd_len <= size):
+            win, win_start, grow = data.win, data.win_start, data.win_size
+            room = len(win) - ifd_len  # last index in the window where an IFD fits
+            last = size - ifd_len  # last offset where an IFD fits in the file
+            ref_len = len(ref)
+            while 8 <= offset <= last and index < limit and offset not in seen:
                 at = offset - win_start
-                if at < 0 or offset + ifd_len > win_end:
-                    win, at = data.window(offset, ifd_len)
-                    win_start = offset - at
-                    win_end = win_start + len(win)
-                if win[at:at + len(ref)] != ref:
+                if at < 0 or at > room:
+                    if 0 <= at <= len(win) + grow:
+                        grow = min(grow * 2, _MAX_WINDOW)
+                        win = pread(fd, max(grow, ifd_len), offset)
+                    else:
+                        grow = _SPECULATIVE_READ
+                        win = pread(fd, ifd_len, offset)
+                    win_start, at, room = offset, 0, len(win) - ifd_len
+                    if room < 0:
+                        break  # a short read: the full way reads on
+                if win[at:at + ref_len] != ref:
                     break
                 seen_add(offset)
                 offset = next_struct.unpack_from(win, at + next_at)[0]
                 index += 1
+            data.win, data.win_start, data.win_size = win, win_start, grow
             if index > start:
                 if ref_reduced:
                     chain.reduced += index - start
@@ -326,7 +338,7 @@ def walk(data: ByteSource, *, skim: bool = True) -> Chain:
         else:
             chain.pages += 1
             shapes[(width, height)] += 1
-        if skim and not streamed:
+        if skim and fd >= 0:
             ifd_start = at - count_size
             # up to the entry that ended the shape scan, and that entry's tag code
             ref = bytes(buf[ifd_start:pos + (2 if pos < at + ntags * entry_size else 0)])
