@@ -39,6 +39,10 @@ NAMES: dict[str, str] = {
     "F110": "mrc-fei-extended-header-short",
     "F111": "mrc-space-group-ambiguous",
     "F112": "mrc-gzip-size-mismatch",
+    "F113": "mrc-sampling-z-not-positive",
+    "F114": "mrc-axis-map-invalid",
+    "F115": "mrc-label-count-invalid",
+    "F116": "mrc-origin-not-finite",
     # TIFF and EER
     "F200": "tiff-header-invalid",
     "F201": "tiff-ifd-loop",

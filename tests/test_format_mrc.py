@@ -486,3 +486,54 @@ def test_reader_leaves_no_file_open(tmp_path: Path) -> None:
     for _ in range(20):
         read_header(path)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+# --- header sanity (issue 12): mrcfile's validator is the reference -------------------------
+
+
+@pytest.mark.parametrize(("change", "rule_id"), [
+    ({"mz": 0}, "F113"),
+    ({"mapc": 1, "mapr": 1, "maps": 1}, "F114"),
+    ({"mapc": 3, "mapr": 3, "maps": 1}, "F114"),
+    ({"nlabl": 11}, "F115"),
+    ({"nlabl": -1}, "F115"),
+    ({"origin": (float("nan"), 0.0, 0.0)}, "F116"),
+    ({"origin": (0.0, float("inf"), 0.0)}, "F116"),
+])
+def test_header_sanity_warnings_agree_with_mrcfile_validator(tmp_path, change, rule_id):
+    """A volume written by mrcfile, one header field then broken with mrcfile itself: our
+    warning, and mrcfile's validator (where it checks the field) says invalid too."""
+    import io
+
+    import mrcfile
+
+    path = tmp_path / "vol.mrc"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(np.zeros((4, 5, 6), np.float32))
+        mrc.voxel_size = 1.5
+    assert rules(read_header(path)) == []
+    with mrcfile.open(path, "r+", permissive=True) as mrc:
+        for field, value in change.items():
+            if field == "origin":
+                mrc.header.origin = value
+            else:
+                setattr(mrc.header, field, value)
+    rec = read_header(path)
+    assert rule_id in rules(rec) and rec.ok, rec.problems
+    assert rec.width == 6 and rec.depth == 4  # the record is still read
+    if rule_id in ("F114",) or change.get("nlabl", 0) < 0:
+        assert not mrcfile.validate(path, print_file=io.StringIO())
+
+
+def test_interop_and_fixture_headers_are_sane():
+    """Files other software wrote raise none of the new warnings."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted((root / "fixtures" / "dataset").rglob("*.mrc*"))
+    paths += sorted((root / ".interop" / "mrcfile").glob("*.map*"))
+    for path in paths:
+        if path.suffix == ".mdoc":
+            continue
+        found = {p.rule for p in read_header(path).problems}
+        assert not found & {"F113", "F114", "F115", "F116"}, (path, found)

@@ -31,7 +31,9 @@ FIELDS = {
     "nx": ("nx", None), "ny": ("ny", None), "nz": ("nz", None), "mode": ("mode", None),
     "mx": ("mx", None), "my": ("my", None), "mz": ("mz", None), "cell_x": ("cella", 0),
     "cell_y": ("cella", 1), "cell_z": ("cella", 2), "ispg": ("ispg", None),
-    "nsymbt": ("nsymbt", None), "nversion": ("nversion", None),
+    "nsymbt": ("nsymbt", None), "nversion": ("nversion", None), "mapc": ("mapc", None),
+    "mapr": ("mapr", None), "maps": ("maps", None), "nlabl": ("nlabl", None),
+    "origin_x": ("origin", 0), "origin_y": ("origin", 1), "origin_z": ("origin", 2),
 }
 
 
@@ -96,6 +98,7 @@ def test_mrc_reads_import_no_numpy(tmp_path):
     head = bytearray(1024)
     head[0:16] = struct.pack("<4i", 4, 4, 1, 2)
     head[28:52] = struct.pack("<3i3f", 4, 4, 1, 3.32, 3.32, 0.83)
+    head[64:76] = struct.pack("<3i", 1, 2, 3)  # mapc, mapr, maps, as every writer sets them
     head[208:216] = b"MAP DA\x00\x00"
     path = tmp_path / "x.mrc"
     path.write_bytes(bytes(head) + bytes(4 * 4 * 4))

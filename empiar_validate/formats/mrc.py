@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.formats.base import F_UNRECOGNISED
 from empiar_validate.formats.mode0 import read_mode0
+from empiar_validate.formats.mrc_sanity import header_sanity
 from empiar_validate.formats.voxel import voxel_type
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
@@ -112,14 +113,21 @@ class MrcHeader(NamedTuple):
     cell_x: float  # Å, float32 values
     cell_y: float
     cell_z: float
+    mapc: int  # axis of columns, rows, sections: a permutation of 1, 2, 3
+    mapr: int
+    maps: int
     ispg: int
     nsymbt: int
     exttyp: bytes  # raw 4 bytes
     nversion: int
     imod_stamp: int
     imod_flags: int
+    origin_x: float  # float32 values
+    origin_y: float
+    origin_z: float
     map_id: bytes  # raw 4 bytes at 208
     machst: bytes
+    nlabl: int  # labels in use, 0..10
     order: str  # "<" or ">"
 
     @property
@@ -146,9 +154,10 @@ class MrcHeader(NamedTuple):
 
 
 # The MRC2014 header fields MrcHeader holds, at mrcfile's offsets (``mrcfile.dtypes.HEADER_DTYPE``;
-# a test checks every field against it): nx ny nz mode @0, mx my mz @28, cella @40, ispg nsymbt
-# @88, exttyp @104, nversion @108, IMOD stamp and flags @152, map @208, machst @212.
-_LAYOUT = "4i12x3i3f36x2i8x4si40x2i48x4s4s"
+# a test checks every field against it): nx ny nz mode @0, mx my mz @28, cella @40, mapc mapr
+# maps @64, ispg nsymbt @88, exttyp @104, nversion @108, IMOD stamp and flags @152, origin @196,
+# map @208, machst @212, nlabl @220.
+_LAYOUT = "4i12x3i3f12x3i12x2i8x4si40x2i36x3f4s4s4xi"
 _STRUCTS = {order: struct.Struct(order + _LAYOUT) for order in ("<", ">")}
 _new_tuple = tuple.__new__  # NamedTuple._make without its length check: the layout fixes it
 
@@ -220,6 +229,7 @@ def read(source: Source, record: FileRecord) -> None:
             M_COMPLEX, f"mode {h.mode} holds complex numbers ({info[0]})", file=shown))
     if h.nversion:
         record.extra["mrc_version"] = h.nversion
+    header_sanity(h, record)
     _pixel_size(h, record)
     _layout(h, source.ext, record)
     if record.layout == LAYOUT_VOLUME and (depth := _spacing(h.cell_z, h.mz)) is not None:
