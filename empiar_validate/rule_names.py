@@ -132,7 +132,6 @@ NAMES: dict[str, str] = {
     "G110": "sibling-directories-merged",
     "G111": "files-outside-image-sets",
     "G113": "no-image-files",
-    "G114": "images-in-root",
     "G115": "format-not-in-empiar-vocabulary",
     "G116": "tilt-counts-vary",
     # metadata (scan)

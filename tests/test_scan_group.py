@@ -200,8 +200,10 @@ def test_metadata_directories_anchor_the_grouping(tmp_path):
 
 
 def test_root_files_no_images_and_uncovered(tmp_path):
-    g = group([movie("a.tiff"), FileRecord("README.md")], tmp_path)
-    assert "G114" in rules(g.findings)
+    g = group([movie("a.tiff"), movie("b.tiff"), FileRecord("README.md")], tmp_path)
+    [s] = g.image_sets  # files directly in the data directory: the set is /data itself
+    assert s.directory == "/data" and s.num_images_or_tilt_series == 2
+    assert rules(g.findings) == []
     g = group([FileRecord("README.md"), FileRecord("docs/x.txt")], tmp_path)
     assert not g.image_sets and g.uncovered == ["README.md", "docs/x.txt"]
     assert rules(g.findings) == ["G111", "G111", "G113"]

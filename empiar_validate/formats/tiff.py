@@ -150,6 +150,8 @@ def _fill_basic(record: FileRecord, chain: Chain, source, problem, limit: int = 
     if chain.complete:
         record.depth = chain.pages
     elif chain.unreachable:
+        # the last IFD read points to another: at least two pages, however many there are
+        record.layout = LAYOUT_STACK
         problem(
             F_TIFF_STREAM_DEPTH,
             f"the IFD chain continues past the first {_mib(limit)} of the decompressed "

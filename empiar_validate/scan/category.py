@@ -78,28 +78,42 @@ def is_volume(rec: FileRecord) -> bool:
     return rec.layout == LAYOUT_VOLUME or rec.format == "BIG DATA VIEWER HDF5"
 
 
-def frames_of(rec: FileRecord) -> int:
-    """Sections in a file: movie frames, tilts, volume sections, particles (at least 1)."""
-    return rec.depth if rec.depth and rec.depth > 0 else 1
+def frames_of(rec: FileRecord) -> int | None:
+    """Sections in a file: movie frames, tilts, volume sections, particles; ``None`` when the
+    reader could not establish them (a compressed movie whose IFD chain runs past the
+    decompression budget). Unknown is never taken for 1: it is not compared and it never
+    makes a file a single-frame micrograph."""
+    return rec.depth if rec.depth and rec.depth > 0 else None
 
 
-def file_category(rec: FileRecord, *, tilt_companion: bool = False) -> str:
-    """The category one readable image file suggests on its own (see the module docstring)."""
+def _many(frames: int | None) -> bool:
+    """More than one section, or not known (a partly walked stack has at least two)."""
+    return frames is None or frames > 1
+
+
+def file_category(rec: FileRecord, *, tilt_companion: bool = False) -> str | None:
+    """The category one readable image file suggests on its own (see the module docstring),
+    or ``None`` when it has no say: its frame count is unknown and nothing else decides."""
     ext = _plain_ext(rec.path)
     hint = name_hint(rec.path)
+    frames = frames_of(rec)
     if is_volume(rec):
         return SUBTOMOGRAMS if hint == SUBTOMOGRAMS else VOLUMES
-    if tilt_companion or ext in TILT_STACK_EXTENSIONS or (hint == TILT and frames_of(rec) > 1):
+    if rec.format == "SMV" or rec.extra.get("series_frames"):
+        return DIFFRACTION  # SMV frames and ZIP series of them: EMPIAR's diffraction images
+    if tilt_companion or ext in TILT_STACK_EXTENSIONS or (hint == TILT and _many(frames)):
         return TILT
     if hint in (CLASSES, PARTICLES):
         return hint
     if rec.format == "EER":
         return MOVIES
-    if rec.layout == LAYOUT_STACK and frames_of(rec) > 1:
+    if rec.layout == LAYOUT_STACK and _many(frames):
         square_box = rec.width == rec.height and (rec.width or 0) <= PARTICLE_BOX_MAX
         if square_box and ext == ".mrcs":
             return PARTICLES
         return MOVIES
+    if frames is None:
+        return None  # unknown frames decide nothing (never "single frame")
     return SINGLE
 
 
@@ -107,20 +121,24 @@ def guess_category(records: Iterable[FileRecord], tilt_stems: set[str]) -> str:
     """The category of a group of files: the most common per-file guess (ties go to the first
     in EMPIAR's own order, which puts micrographs before particles)."""
     votes: Counter[str] = Counter()
-    cache: dict[tuple[object, ...], str] = {}
+    cache: dict[tuple[object, ...], str | None] = {}
     for rec in records:
         companion = bool(tilt_stems) and _stem(posixpath.basename(rec.path)) in tilt_stems
         # the guess depends on the path only through its hint and extension: one call per kind
+        frames = frames_of(rec)
         key = (name_hint(rec.path), _plain_ext(rec.path), rec.format, rec.layout,
-               frames_of(rec) > 1, rec.width == rec.height and (rec.width or 0) <= PARTICLE_BOX_MAX,
-               companion)
-        guess = cache.get(key)
-        if guess is None:
+               frames if frames is None else frames > 1,
+               rec.width == rec.height and (rec.width or 0) <= PARTICLE_BOX_MAX,
+               companion, bool(rec.extra.get("series_frames")))
+        if key in cache:
+            guess = cache[key]
+        else:
             guess = cache[key] = file_category(rec, tilt_companion=companion)
-        votes[guess] += 1
+        if guess is not None:
+            votes[guess] += 1
     if not votes:
         return SINGLE
-    order = [SINGLE, MOVIES, TILT, PARTICLES, CLASSES, VOLUMES, SUBTOMOGRAMS]
+    order = [SINGLE, MOVIES, TILT, PARTICLES, CLASSES, VOLUMES, SUBTOMOGRAMS, DIFFRACTION]
     return max(votes, key=lambda c: (votes[c], -order.index(c)))
 
 
@@ -145,7 +163,7 @@ def gain_references(images: list[FileRecord]) -> list[FileRecord]:
     every file named like one, plus a single unnamed look-alike of the movies' shape (several
     look-alikes are sums or averages, not gains)."""
     movie_shapes = {(r.width or 0, r.height or 0) for r in images
-                    if not is_volume(r) and frames_of(r) > 1}
+                    if not is_volume(r) and (frames_of(r) or 0) > 1}
     named = [r for r in images if is_gain_reference(r, set())]
     named_ids = {id(r) for r in named}
     shaped = [r for r in images
@@ -190,7 +208,7 @@ def category_conflict(category: str, records: Iterable[FileRecord]) -> str | Non
     movies = [r for r in recs if r.format == "EER" or is_read_as_movie(r)]
     if category in SECTION_COUNTED and movies:
         return f"{len(movies)} of {len(recs)} files are multi-frame movies"
-    frames = Counter(frames_of(r) for r in recs if not is_volume(r))
+    frames = Counter(f for r in recs if not is_volume(r) and (f := frames_of(r)) is not None)
     if category in MULTI_FRAME_CATEGORIES and frames and max(frames) == 1:
         return "every file holds a single frame"
     if category == SINGLE and frames and min(frames) > 1 and all(

@@ -299,7 +299,8 @@ def _compare_set(
             s.values.get(frames), present):
         pass  # tilt series of different lengths: any count they span (scan writes the largest)
     else:
-        _per_file(s, frames, present, lambda r: str(cat.frames_of(r)), xml_shown, out)
+        # an unknown frame count (None) is not compared: never "every file has 1"
+        _per_file(s, frames, present, lambda r: _int_text(cat.frames_of(r)), xml_shown, out)
     _per_file(s, "voxelType", present, lambda r: r.voxel_type, xml_shown, out)
     _per_file(s, "headerFormat", present, lambda r: r.header_format or r.format, xml_shown, out)
     _per_file(s, "dataFormat", present, lambda r: r.format, xml_shown, out)
@@ -320,7 +321,7 @@ def _compare_set(
 
 def _in_tilt_range(stated: str | None, present: list[FileRecord]) -> bool:
     """True when the files' numbers of tilts vary and ``stated`` lies within them."""
-    counts = {cat.frames_of(r) for r in present}
+    counts = {f for r in present if (f := cat.frames_of(r)) is not None}
     return len(counts) > 1 and stated is not None and stated.isdigit() and (
         min(counts) <= int(stated) <= max(counts))
 

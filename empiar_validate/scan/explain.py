@@ -22,8 +22,10 @@ def describe_files(records: list[FileRecord]) -> list[str]:
         if r.format is None:
             kinds["content not present or unreadable"] += 1
             continue
+        frames = frames_of(r)
         shape = "3-D volume" if is_volume(r) else (
-            f"stack of {frames_of(r)} sections" if frames_of(r) > 1 else "single 2-D image")
+            "stack of an unknown number of sections" if frames is None
+            else f"stack of {frames} sections" if frames > 1 else "single 2-D image")
         kinds[f"{r.format} {r.voxel_type or '?'} {shape} of {r.width} x {r.height}"] += 1
     lines = [f"{n} file(s): {kind}" for kind, n in sorted(kinds.items(),
                                                           key=lambda kv: (-kv[1], kv[0]))]

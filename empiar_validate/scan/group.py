@@ -66,10 +66,6 @@ G_NO_IMAGES = rule(
     "G113", Severity.ERROR, "no image files found",
     "Point scan at the directory holding the data (its contents become /data/ in the entry).",
 )
-G_ROOT_FILES = rule(
-    "G114", Severity.ERROR, "image files directly in the dataset root",
-    "EMPIAR image sets live in directories under /data/: move the files into a sub-directory.",
-)
 
 
 @dataclass(slots=True)
@@ -94,18 +90,25 @@ class Grouping:
 
 
 def data_directory(rel_dir: str) -> str:
-    """The XML ``directory`` for a directory relative to the dataset root: ``/data/<rel>``."""
+    """The XML ``directory`` for a directory relative to the dataset root, in the one form scan
+    writes (the released header's): ``/data/<rel>``, or ``/data`` itself for files directly in
+    the data directory (as released entries 10002, 10318 and 10511 have them)."""
     return "/data/" + rel_dir if rel_dir else "/data"
 
 
 def rel_directory(directory: str) -> str | None:
-    """The inverse of :func:`data_directory` (``None`` when it is not under ``/data``)."""
+    """The inverse of :func:`data_directory` (``None`` when it is not ``/data`` or under it).
+
+    The three spellings EMPIAR publishes name one directory: ``/data/x``, ``data/x`` (its
+    API's) and either with a trailing slash; ``/data`` and ``data`` are the data directory.
+    """
     text = directory.strip().rstrip("/")
-    if text == "/data":
+    text = text[1:] if text.startswith("/") else text
+    if text == "data":
         return ""
-    if not text.startswith("/data/"):
+    if not text.startswith("data/") or text.startswith("data//"):
         return None
-    return posixpath.normpath(text[len("/data/"):]).lstrip("/")
+    return posixpath.normpath(text[len("data/"):]).lstrip("/")
 
 
 def deepest(path: str, directories: Iterable[str]) -> str | None:
@@ -162,12 +165,6 @@ def group_records(
     image_sets = []
     for rel in sorted(buckets):
         b = buckets[rel]
-        if not rel and (b.images or b.unread):
-            findings.append(Finding.of(
-                G_ROOT_FILES,
-                f"{len(b.images) + len(b.unread)} image file(s) directly in the dataset root",
-                file=show(""),
-            ))
         s, found = build_image_set(b, show=show, category=anchors.get(rel))
         image_sets.append(s)
         findings.extend(found)

@@ -34,7 +34,8 @@ G_TILT_COUNTS = rule(
 def varying_tilts(summary: Summary, members: list[FileRecord]) -> list[str]:
     """Tilt series of different lengths in one set, as acquired: ``framesPerImage`` becomes
     the largest number of tilts (no G103), and the sentence for the details gives the range."""
-    frames = sorted({cat.frames_of(r) for r in members if r.format is not None})
+    frames = sorted({f for r in members if r.format is not None
+                     and (f := cat.frames_of(r)) is not None})
     if len(frames) < 2:
         return []
     summary.frames = frames[-1]
@@ -66,7 +67,8 @@ def tilt_checks(
         key = (posixpath.dirname(r.path), tilt_stem(posixpath.basename(r.path)))
         for comp in sorted(by_stem.get(key, [])):
             tilts = infos[comp].tilts
-            if tilts and tilts != cat.frames_of(r):
+            sections = cat.frames_of(r)
+            if tilts and sections is not None and tilts != sections:
                 out.append(Finding.of(
                     G_TILTS, f"{posixpath.basename(comp)} lists {tilts} tilts but the stack has "
                     f"{cat.frames_of(r)} sections", file=show(r.path), image_set=name,

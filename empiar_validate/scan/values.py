@@ -122,8 +122,9 @@ def summarize(
     if sectioned:
         out.frames = 1
         frame_outliers: dict[str, list[str]] = {}
-        if not out.absent:
-            out.num = sum(frames_of(m) for m in present)
+        counts = [frames_of(m) for m in present]
+        if not out.absent and None not in counts:
+            out.num = sum(c for c in counts if c is not None)
     else:
         out.frames, frame_outliers = _pick(frames)  # type: ignore[assignment]
         out.num = series if series is not None else len(members)
