@@ -128,7 +128,7 @@ def progress(description: str, total: int | None, *, quiet: bool = False,
             return Text(describe(task.completed, task.total, task.speed, unit))
 
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), HumanColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(bar_width=20), HumanColumn(),
         console=Console(stderr=True), transient=True,
     )
     with bar:

@@ -327,3 +327,39 @@ def test_no_cache_means_no_journal(tmp_path):
     before = set(os.listdir(tmp_path))
     checksum_files(pairs, cache=ChecksumCache(None))
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_everything_cached_needs_no_cluster(tmp_path):
+    pairs = _dataset(str(tmp_path / "data"))
+    cache_path = str(tmp_path / "cache.json")
+    first = checksum_files(pairs, cache=ChecksumCache(cache_path))
+    # nothing to hash: the scheduler (unreachable here) is never contacted
+    again = checksum_files(pairs, cache=ChecksumCache(cache_path), scheduler="tcp://127.0.0.1:9")
+    assert (again.hashed, again.reused) == (0, len(pairs)) and again.sums == first.sums
+
+
+@pytest.mark.parametrize(("jobs", "split_min"), [(1, 1 << 40), (2, 1 << 40), (2, 4096)])
+def test_progress_moves_within_a_large_file(tmp_path, monkeypatch, jobs, split_min):
+    """A 100 GB tomogram must not leave the bar still for minutes: bytes are reported as they
+    are read (also when SHA-256 and MD5 are split across threads), and add up to the total."""
+    from contextlib import contextmanager
+
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(5 * digest.CHUNK_BYTES + 3))
+    small = tmp_path / "small"
+    small.write_bytes(b"abc")
+    monkeypatch.setattr(digest, "REPORT_BYTES", digest.CHUNK_BYTES)
+    monkeypatch.setattr(checksums, "SPLIT_MIN_BYTES", split_min)
+    ticks: list[tuple[int, str]] = []
+    totals: list[int] = []
+
+    @contextmanager
+    def recording(description, total, **kwargs):
+        totals.append(total)
+        yield lambda n=1: ticks.append((n, threading.current_thread().name))
+
+    monkeypatch.setattr(checksums, "progress", recording)
+    run = checksum_files([(str(big), "big"), (str(small), "small")], jobs=jobs)
+    assert run.hashed == 2
+    assert sum(n for n, _ in ticks) == totals[0] == 5 * digest.CHUNK_BYTES + 6
+    assert [n for n, _ in ticks].count(digest.CHUNK_BYTES) == 5  # during the read

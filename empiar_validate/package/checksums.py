@@ -156,7 +156,21 @@ def checksum_files(
         return jobs > 1 and size * jobs > total and size >= SPLIT_MIN_BYTES
 
     with progress("computing checksums", total, quiet=quiet, unit="bytes") as tick:
-        if scheduler is not None:
+
+        def hash_here(path: str, rel: str, stamp: Stamp) -> tuple[Outcome, int]:
+            """Hash locally, moving the bar as the bytes are read; returns the outcome and
+            how many bytes the bar was already told about."""
+            reported = 0
+
+            def on_bytes(n: int) -> None:
+                nonlocal reported
+                reported += n
+                tick(n)
+
+            outcome = hash_one(path, rel, split(stamp.size), now_ns, on_bytes)
+            return outcome, reported
+
+        if scheduler is not None and pending:  # everything cached: no cluster needed
             from empiar_validate.package.cluster import hash_on_cluster
 
             sizes = {rel: stamp.size for _, rel, stamp in pending}
@@ -167,20 +181,20 @@ def checksum_files(
                 tick(sizes[outcome[1]])
         elif jobs == 1:
             for path, rel, stamp in pending:
-                collect(hash_one(path, rel, split(stamp.size), now_ns))
-                tick(stamp.size)
+                outcome, reported = hash_here(path, rel, stamp)
+                collect(outcome)
+                tick(max(0, stamp.size - reported))
         else:
             # a bounded window of futures: a million small files must not mean a million
             # Future objects in memory
             todo = iter(pending)
             with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hash") as pool:
-                running: dict[Future[Outcome], int] = {}
+                running: dict[Future[tuple[Outcome, int]], int] = {}
 
                 def submit_next() -> None:
                     p = next(todo, None)
                     if p is not None:
-                        running[pool.submit(hash_one, p[0], p[1], split(p[2].size),
-                                            now_ns)] = p[2].size
+                        running[pool.submit(hash_here, *p)] = p[2].size
 
                 try:
                     for _ in range(jobs * 4):
@@ -190,14 +204,15 @@ def checksum_files(
                                        return_when=FIRST_COMPLETED)
                         for fut in done:
                             size = running.pop(fut)
-                            collect(fut.result())
-                            tick(size)
+                            outcome, reported = fut.result()
+                            collect(outcome)
+                            tick(max(0, size - reported))
                             submit_next()
                 finally:  # interrupted: what the threads finished still goes into the journal
                     pool.shutdown(wait=True, cancel_futures=True)
                     for fut in running:
                         if not fut.cancelled() and fut.exception() is None:
-                            collect(fut.result())
+                            collect(fut.result()[0])
     run.sums = [by_rel[k] for k in sorted(by_rel, key=os.fsencode)]
     listed = sorted((k for k in absent if k in by_rel), key=os.fsencode)
     if listed:

@@ -20,6 +20,7 @@ from empiar_validate.package.checksum_cache import Stamp
 CHUNK_BYTES = 1 << 20
 RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again unseen
 SPLIT_MIN_BYTES = 64 * CHUNK_BYTES  # below this a helper thread costs more than it saves
+REPORT_BYTES = 16 * CHUNK_BYTES  # progress within a large file, this often
 
 
 
@@ -38,27 +39,35 @@ def _open_regular(path: str):  # type: ignore[no-untyped-def]
         raise
 
 
-def digest_file(path: str, *, split: bool = False, chunk: int = CHUNK_BYTES) -> tuple[str, str]:
+def digest_file(path: str, *, split: bool = False, chunk: int = CHUNK_BYTES,
+                on_bytes: Callable[[int], None] | None = None) -> tuple[str, str]:
     """``(sha256, md5)`` hex digests of ``path`` in one read pass and constant memory.
 
     With ``split`` the MD5 runs in a helper thread on the same buffers while this thread reads and
-    updates SHA-256, so one large file uses two cores.
+    updates SHA-256, so one large file uses two cores. ``on_bytes(n)``, when given, is told
+    every :data:`REPORT_BYTES` read (a progress bar then moves during a 100 GB file).
     """
     fh, _ = _open_regular(path)
     with fh:
         if split:
-            return _digest_split(fh, chunk)
+            return _digest_split(fh, chunk, on_bytes)
         sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
         buf = bytearray(chunk)
         view = memoryview(buf)
+        unreported = 0
         while n := fh.readinto(buf):
             part = view[:n]
             sha.update(part)
             md5.update(part)
+            unreported += n
+            if on_bytes is not None and unreported >= REPORT_BYTES:
+                on_bytes(unreported)
+                unreported = 0
         return sha.hexdigest(), md5.hexdigest()
 
 
-def _digest_split(fh, chunk: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _digest_split(fh, chunk: int,  # type: ignore[no-untyped-def]
+                  on_bytes: Callable[[int], None] | None) -> tuple[str, str]:
     """Reader+SHA-256 here, MD5 in a helper; three rotating buffers bound the memory."""
     sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     views = [memoryview(bytearray(chunk)) for _ in range(3)]
@@ -75,6 +84,7 @@ def _digest_split(fh, chunk: int) -> tuple[str, str]:  # type: ignore[no-untyped
 
     helper = threading.Thread(target=md5_worker, name="md5", daemon=True)
     helper.start()
+    unreported = 0
     try:
         while True:
             i = free.get()
@@ -83,6 +93,10 @@ def _digest_split(fh, chunk: int) -> tuple[str, str]:  # type: ignore[no-untyped
                 break
             sha.update(views[i][:n])
             todo.put((i, n))
+            unreported += n
+            if on_bytes is not None and unreported >= REPORT_BYTES:
+                on_bytes(unreported)
+                unreported = 0
     finally:
         todo.put(None)
         helper.join()
@@ -98,14 +112,15 @@ def _digest_split(fh, chunk: int) -> tuple[str, str]:  # type: ignore[no-untyped
 Outcome = tuple
 
 
-def hash_one(path: str, rel: str, split: bool,
-             now_ns: Callable[[], int] = time.time_ns) -> Outcome:
+def hash_one(path: str, rel: str, split: bool, now_ns: Callable[[], int] = time.time_ns,
+             on_bytes: Callable[[int], None] | None = None) -> Outcome:
     """Hash ``path`` between two ``stat`` calls; ``cacheable`` is false for a file modified
-    within :data:`RACY_NS` of the read (it may change again within the mtime's resolution)."""
+    within :data:`RACY_NS` of the read (it may change again within the mtime's resolution).
+    ``on_bytes`` is passed to :func:`digest_file`."""
     started = now_ns()
     try:
         before = os.stat(path)
-        sha, md5 = digest_file(path, split=split)
+        sha, md5 = digest_file(path, split=split, on_bytes=on_bytes)
         after = os.stat(path)
     except OSError as exc:
         return ("unreadable", rel, exc.strerror or str(exc))
