@@ -108,7 +108,8 @@ class Group:
 
 def grouped(findings: Iterable[Finding]) -> list[Group]:
     """Findings in the stable report order, repeats of a rule in one image set folded into the
-    position of their first finding (groups smaller than :data:`COLLAPSE_AT` stay single)."""
+    position of their first finding (groups smaller than :data:`COLLAPSE_AT`, and findings that
+    are not repeats of one problem at several places, stay single)."""
     ordered = sorted(findings, key=Finding.sort_key)
     buckets: dict[tuple[str, str, str], list[Finding]] = {}
     for f in ordered:
@@ -118,12 +119,19 @@ def grouped(findings: Iterable[Finding]) -> list[Group]:
     for f in ordered:
         key = (f.rule, str(f.severity), image_set_of(f))
         members = buckets[key]
-        if len(members) < COLLAPSE_AT:
+        if len(members) < COLLAPSE_AT or not _repeats(members):
             out.append(Group(f, (f,), key[2]))
         elif key not in emitted:
             emitted.add(key)
             out.append(Group(f, tuple(members), key[2]))
     return out
+
+
+def _repeats(members: list[Finding]) -> bool:
+    """True when the findings are one problem at several places (each has a file, and no two
+    share a place); several findings at one place are different facts, each shown."""
+    places = {(f.file, f.xpath) for f in members}
+    return all(f.file for f in members) and len(places) == len(members)
 
 
 def _point(f: Finding, first: Finding) -> str:

@@ -67,42 +67,42 @@ def test_an_accession_code_makes_the_rest_required(tmp_path, run_cli):
     assert "    fix: " in out  # -v brings the fix back
 
 
-@pytest.fixture(autouse=True)
-def _orcid(tmp_path):
+@pytest.fixture
+def orcid(tmp_path) -> Path:
     """The S101 fixture under a name that does not contain the rule id."""
-    global ORCID
-    ORCID = tmp_path / "entry.xml"
-    ORCID.write_bytes((INVALID / "S101-orcid-checksum.xml").read_bytes())
+    path = tmp_path / "entry.xml"
+    path.write_bytes(ORCID.read_bytes())
+    return path
 
 
-def _formats(run_cli, *args: str) -> dict[str, tuple[int, str]]:
+def _formats(run_cli, orcid: Path, *args: str) -> dict[str, tuple[int, str]]:
     out = {}
     for fmt in FORMATS:
-        code, text, _ = run_cli("validate", ORCID, "--format", fmt, *args)
+        code, text, _ = run_cli("validate", orcid, "--format", fmt, *args)
         out[fmt] = (code, text)
     return out
 
 
 @pytest.mark.parametrize("spelling", ["S101", "orcid-checksum", "s101", "S10"])
-def test_ignore_silences_a_rule_in_every_format(run_cli, spelling):
-    before = _formats(run_cli)
+def test_ignore_silences_a_rule_in_every_format(run_cli, spelling, orcid):
+    before = _formats(run_cli, orcid)
     assert all(code == 1 and "S101" in text for code, text in before.values())
-    after = _formats(run_cli, "--ignore", spelling)
+    after = _formats(run_cli, orcid, "--ignore", spelling)
     for fmt, (code, text) in after.items():
         assert code == 0, fmt
         assert "S101" not in text, fmt
 
 
-def test_select_keeps_only_the_selected_rules(run_cli):
-    code, out, _ = run_cli("validate", ORCID, "--select", "X100,pixel-size-implausible")
+def test_select_keeps_only_the_selected_rules(run_cli, orcid):
+    code, out, _ = run_cli("validate", orcid, "--select", "X100,pixel-size-implausible")
     assert code == 0 and "S101" not in out
-    code, out, _ = run_cli("validate", ORCID, "--select", "X100", "--select", "S101")
+    code, out, _ = run_cli("validate", orcid, "--select", "X100", "--select", "S101")
     assert code == 1 and "S101" in out
 
 
 @pytest.mark.parametrize("bad", ["S999", "no-such-rule", "Q1", "S1,"])
-def test_unknown_rules_are_usage_errors(run_cli, bad):
-    code, out, err = run_cli("validate", ORCID, "--ignore", bad)
+def test_unknown_rules_are_usage_errors(run_cli, bad, orcid):
+    code, out, err = run_cli("validate", orcid, "--ignore", bad)
     if bad == "S1,":  # an empty item is allowed (a trailing comma); S1 is a prefix
         assert code == 0
         return
@@ -110,7 +110,8 @@ def test_unknown_rules_are_usage_errors(run_cli, bad):
 
 
 @pytest.mark.parametrize("config", ["pyproject", "own"])
-def test_the_repository_configuration_silences_a_rule(tmp_path, run_cli, monkeypatch, config):
+def test_the_repository_configuration_silences_a_rule(
+        tmp_path, run_cli, monkeypatch, config, orcid):
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     (repo / "sub").mkdir()
@@ -122,29 +123,29 @@ def test_the_repository_configuration_silences_a_rule(tmp_path, run_cli, monkeyp
         (repo / ".empiar-validate.toml").write_text('ignore = ["S101"]\n', encoding="utf-8")
     monkeypatch.chdir(repo / "sub")
     for fmt in FORMATS:
-        code, out, _ = run_cli("validate", ORCID, "--format", fmt)
+        code, out, _ = run_cli("validate", orcid, "--format", fmt)
         assert code == 0 and "S101" not in out, fmt
     # --select on the command line replaces the configured select, --ignore adds to ignore
-    code, out, _ = run_cli("validate", ORCID, "--select", "S101")
+    code, out, _ = run_cli("validate", orcid, "--select", "S101")
     assert code == 0
 
 
-def test_a_configuration_outside_the_repository_is_not_used(tmp_path, run_cli, monkeypatch):
+def test_a_configuration_outside_the_repository_is_not_used(tmp_path, run_cli, monkeypatch, orcid):
     (tmp_path / "pyproject.toml").write_text('[tool.empiar-validate]\nignore = ["S101"]\n',
                                              encoding="utf-8")
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "repo")
-    assert run_cli("validate", ORCID)[0] == 1
+    assert run_cli("validate", orcid)[0] == 1
 
 
-def test_a_bad_configuration_is_a_usage_error(tmp_path, run_cli, monkeypatch):
+def test_a_bad_configuration_is_a_usage_error(tmp_path, run_cli, monkeypatch, orcid):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".empiar-validate.toml").write_text('ignore = ["S1O1"]\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("validate", ORCID)
+    code, _, err = run_cli("validate", orcid)
     assert code == 2 and "S1O1" in err and ".empiar-validate.toml" in err
     (tmp_path / ".empiar-validate.toml").write_text('ignores = ["S101"]\n', encoding="utf-8")
-    code, _, err = run_cli("validate", ORCID)
+    code, _, err = run_cli("validate", orcid)
     assert code == 2 and "ignores" in err
 
 
@@ -168,6 +169,22 @@ def test_repeats_of_a_rule_in_one_image_set_are_one_line():
                         " also data/stacks/s01.mrc, data/stacks/s02.mrc and 9 more)")
     assert lines[2] == "    fix: Set it."
     assert lines[3].endswith("0 error(s), 13 warning(s), 0 info")
+
+
+def test_different_facts_at_one_place_stay_separate():
+    """M104 for title and authors (no file), or pixel width and height of one directory, are
+    different things to fix, not repeats of one problem."""
+    import io
+
+    report = Report("scan", [
+        Finding("M104", Severity.ERROR, "title: add it"),
+        Finding("M104", Severity.ERROR, "authors: add them"),
+        Finding("M104", Severity.ERROR, "pixel_width unknown", file="data/set"),
+        Finding("M104", Severity.ERROR, "pixel_height unknown", file="data/set"),
+    ])
+    out = io.StringIO()
+    render(report, "text", out)
+    assert "(x" not in out.getvalue() and out.getvalue().count("M104") == 4
     out = io.StringIO()
     render(_repeated(12), "json", out)
     assert len(json.loads(out.getvalue())["findings"]) == 13  # machines get every finding
