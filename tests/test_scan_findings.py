@@ -46,11 +46,16 @@ def test_values_empiar_does_not_list_get_a_clear_finding(tmp_path):
     # tests/test_published_values.py)
 
 
-def test_repeated_file_warnings_are_summarised_but_errors_are_not(tmp_path):
+def test_repeated_file_warnings_are_one_text_line_but_every_finding_is_kept(tmp_path):
+    import io
+
     from empiar_validate.findings import Finding, Severity
     from empiar_validate.records import FileRecord
-    from empiar_validate.scan import REPEAT_LIMIT, file_problems
+    from empiar_validate.reporters import render
+    from empiar_validate.reporting import Report
+    from empiar_validate.scan import file_problems
 
+    REPEAT_LIMIT = 5
     records = [
         FileRecord(f"p/s{i}.mrcs", problems=[
             Finding("F106", Severity.WARNING, "no pixel size", file=f"ds/p/s{i}.mrcs"),
@@ -61,8 +66,11 @@ def test_repeated_file_warnings_are_summarised_but_errors_are_not(tmp_path):
     out = file_problems(records)
     assert sum(f.rule == "F107" for f in out) == REPEAT_LIMIT + 7
     warnings = [f for f in out if f.rule == "F106"]
-    assert len(warnings) == REPEAT_LIMIT + 1
-    assert warnings[-1].file == "ds/p" and "and 7 more file(s)" in warnings[-1].message
+    assert len(warnings) == REPEAT_LIMIT + 7
+    text = io.StringIO()
+    render(Report("scan", out), "text", text)
+    lines = [line for line in text.getvalue().splitlines() if " F106 " in line]
+    assert len(lines) == 1 and "(x12 in ds/p; also " in lines[0] and "and 9 more)" in lines[0]
 
 
 def test_xsd_errors_that_follow_from_missing_values_are_infos(tmp_path, run_cli):

@@ -182,37 +182,14 @@ def scan_dataset(
     )
 
 
-REPEAT_LIMIT = 5  # per-file warnings of one rule in one directory shown before summarising
-
-
 def file_problems(records: Iterable[FileRecord]) -> list[Finding]:
-    """Every record's problems, with repeated warnings and infos summarised per directory.
+    """Every record's problems, one finding per file.
 
-    Errors always stay one per file (each file needs fixing). A warning that thousands of
-    stacks share (a pixel size missing from every header, say) is shown for the first
-    :data:`REPEAT_LIMIT` files, then once more as a count, so the report stays readable.
+    Repeats of one rule in one directory are folded into one line by the text report
+    (:func:`empiar_validate.reporting.grouped`), so every format sees every finding and the
+    counts in the verdict are the real ones.
     """
-    out: list[Finding] = []
-    seen: dict[tuple[str, str], list[Finding]] = {}
-    for rec in records:
-        for f in rec.problems:
-            if f.severity is Severity.ERROR or f.file is None:
-                out.append(f)
-                continue
-            key = (f.rule, posixpath.dirname(f.file))
-            group = seen.setdefault(key, [])
-            group.append(f)
-            if len(group) <= REPEAT_LIMIT:
-                out.append(f)
-    for (rule_id, directory), group in sorted(seen.items()):
-        if len(group) > REPEAT_LIMIT:
-            first = group[0]
-            out.append(dataclasses.replace(
-                first, file=directory or first.file, line=None,
-                message=f"and {len(group) - REPEAT_LIMIT} more file(s) in this directory with "
-                        f"the same {rule_id} {first.severity}",
-            ))
-    return out
+    return [f for rec in records for f in rec.problems]
 
 
 def consequences(
