@@ -24,6 +24,7 @@ NAMES: dict[str, str] = {
     "F011": "directory-too-deep",
     "F012": "path-not-found",
     "F013": "directory-reached-twice",
+    "F014": "header-reader-crashed",
     "F030": "lfs-pointer-malformed",
     # MRC
     "F100": "mrc-header-truncated",

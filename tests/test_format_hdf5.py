@@ -12,7 +12,10 @@ import h5py
 import numpy as np
 import pytest
 
+# hdf5: the reader's rules, registered with the real limits (HDF5 files are read in worker
+# processes, so otherwise its first import could come inside a test that patched the limits)
 from empiar_validate.formats import bdv_xml, h5tree, read_header
+from empiar_validate.formats import hdf5 as _hdf5  # noqa: F401
 
 
 def rules(record):
@@ -478,6 +481,7 @@ def test_absurd_shape(tmp_path):
 
 
 def test_too_many_groups_gives_partial_listing(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMPIAR_VALIDATE_ISOLATION", "off")  # patched limits are in-process
     with h5py.File(tmp_path / "many.h5", "w") as f:
         f.create_dataset("a_data", shape=(4, 5), dtype="uint8")
         for i in range(300):
@@ -490,6 +494,7 @@ def test_too_many_groups_gives_partial_listing(tmp_path, monkeypatch):
 
 
 def test_too_deep_gives_partial_listing(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMPIAR_VALIDATE_ISOLATION", "off")  # patched limits are in-process
     with h5py.File(tmp_path / "deep.h5", "w") as f:
         f.create_dataset("/".join(["d"] * 12) + "/x", shape=(2, 2), dtype="uint8")
     monkeypatch.setattr(h5tree, "MAX_DEPTH", 8)
@@ -500,6 +505,7 @@ def test_too_deep_gives_partial_listing(tmp_path, monkeypatch):
 
 
 def test_listing_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMPIAR_VALIDATE_ISOLATION", "off")  # patched limits are in-process
     with h5py.File(tmp_path / "lots.h5", "w") as f:
         for i in range(12):
             f[f"v{i:02d}"] = np.zeros(3)

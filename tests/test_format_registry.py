@@ -68,6 +68,9 @@ def test_reader_failure_is_a_finding_for_every_registered_format(tmp_path, monke
     """Whatever a reader raises, dispatch turns it into F009 naming the file."""
     from empiar_validate import formats
 
+    # the patched readers live in this process (an isolated reader's worker has its own net)
+    monkeypatch.setenv("EMPIAR_VALIDATE_ISOLATION", "off")
+
     samples = {"tiff": b"II*\x00" + bytes(100), "hdf5": b"\x89HDF\r\n\x1a\n" + bytes(100),
                "dm": b"\x00\x00\x00\x04" + bytes(100), "mrc": bytes(1024),
                "imagic": bytes(1024), "spider": bytes(1024),

@@ -17,6 +17,7 @@ from types import ModuleType
 
 from empiar_validate.decompress import DECOMPRESSION_ERRORS
 from empiar_validate.findings import Finding
+from empiar_validate.formats import isolation
 from empiar_validate.formats.base import (
     F_BROKEN_LINK,
     F_COMPRESSED_CORRUPT,
@@ -104,8 +105,10 @@ def read_header(
             file=shown,
         ))
     source = Source(path, head, size, compression, ext, read_member=read_member_header)
-    module = _modules.get(key) or _reader(key)
     try:
+        if BY_KEY[key].isolated and isolation.enabled():
+            return isolation.read_isolated(BY_KEY[key].module, source, record)
+        module = _modules.get(key) or _reader(key)
         module.read(source, record)
     except Exception as exc:  # last safety net: a bad file is a finding
         damaged = compression is not None and isinstance(exc, DECOMPRESSION_ERRORS)

@@ -24,6 +24,8 @@ class Reader:
     bytes); otherwise a file with one of ``extensions`` and at least that many bytes in its
     head goes to this reader even if no sniff recognised it (formats without magic bytes, and
     old MRC files without the ``MAP`` stamp), and the reader checks plausibility itself.
+    ``isolated`` readers run in a worker process (libhdf5 parses untrusted bytes in C: a crash
+    or a hang must cost one file, not the run; formats/isolation.py).
     """
 
     key: str
@@ -31,6 +33,7 @@ class Reader:
     extensions: tuple[str, ...]
     sniff: Sniff | None
     extension_min_bytes: int | None = None
+    isolated: bool = False  # read in a worker process (formats/isolation.py): C parsers
 
 
 def magic(*prefixes: bytes, at: int = 0) -> Sniff:
@@ -86,7 +89,7 @@ def _mrc(head: bytes, ext: str) -> bool:
 READERS: tuple[Reader, ...] = (
     Reader("tiff", "tiff", (".tif", ".tiff", ".eer", ".gain"),
            magic(b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")),
-    Reader("hdf5", "hdf5", (".h5", ".hdf5", ".hdf"), _hdf5),
+    Reader("hdf5", "hdf5", (".h5", ".hdf5", ".hdf"), _hdf5, isolated=True),
     Reader("dm", "dm", (".dm3", ".dm4"), magic(b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")),
     Reader("mrc", "mrc",
            (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".preali", ".ccp4"), _mrc, 1024),
