@@ -135,6 +135,7 @@ NAMES: dict[str, str] = {
     "G113": "no-image-files",
     "G115": "format-not-in-empiar-vocabulary",
     "G116": "tilt-counts-vary",
+    "G117": "processing-by-products-left-out",
     # metadata (scan)
     "M101": "metadata-syntax",
     "M102": "metadata-unknown-key",

@@ -146,3 +146,24 @@ def test_serialem_per_tilt_frame_movies_count_the_series_the_mdocs_name(tmp_path
     assert (s["category"], s["numImagesOrTiltSeries"], s["framesPerImage"], s["files"]) == (
         "tilt series", 4, 10, 23)
     assert check_rules(run_cli, root, xml) == []
+
+
+def test_relion_project_by_products_left_out_once_and_particles_get_their_star(
+        tmp_path, run_cli):
+    root = layouts.relion(tmp_path / "relion")
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, root, xml)
+    found = sets(report)
+    assert sorted(found) == ["/data/Extract/job007/Movies", "/data/MotionCorr/job002/Movies",
+                             "/data/Movies"]
+    assert [f["rule"] for f in report["findings"]].count("G117") == 1
+    assert "G111" not in rules(report)  # the STAR file is the particles' companion
+    particles = found["/data/Extract/job007/Movies"]
+    assert particles["pickedParticlesFilePattern"] == "data/Extract/job007/particles.star"
+    assert particles["numImagesOrTiltSeries"] == 15
+    assert found["/data/Movies"]["category"] == MULTIFRAME
+    assert check_rules(run_cli, root, xml) == []
+    # naming the by-products' directory in the metadata includes them
+    meta = write_meta(tmp_path / "m.json", [{"directory": "/data/CtfFind/job003/Movies"}])
+    _, report = scan_json(run_cli, root, tmp_path / "e2.xml", "--metadata", meta)
+    assert "/data/CtfFind/job003/Movies" in sets(report) and "G117" not in rules(report)

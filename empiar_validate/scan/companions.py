@@ -129,11 +129,17 @@ _STEM_SUFFIXES = frozenset((*TILT_COMPANION_EXTENSIONS, *EXTENSIONS, ".gz", ".bz
 
 
 def read_companions(root: str, records: list[FileRecord]) -> None:
-    """The read stage for companions: parse every tilt companion once into its record
-    (``record.companion``), so grouping, acquisition details and ``check`` never open it again."""
+    """The read stage for companions: parse every tilt companion and STAR file once into its
+    record (``record.companion``), so grouping, acquisition details and ``check`` never open it
+    again."""
+    from empiar_validate.scan.processing import read_star
+
     for rec in records:
-        if rec.path.lower().endswith(TILT_COMPANION_EXTENSIONS):
+        lower = rec.path.lower()
+        if lower.endswith(TILT_COMPANION_EXTENSIONS):
             rec.companion = read_tilt_info(os.path.join(root, rec.path))
+        elif lower.endswith(".star"):
+            rec.companion = read_star(os.path.join(root, rec.path))
 
 
 def tilt_infos(records: list[FileRecord]) -> dict[str, TiltInfo]:

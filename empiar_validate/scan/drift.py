@@ -29,6 +29,7 @@ from empiar_validate.scan.companions import (
 from empiar_validate.scan.globs import glob_escape, glob_match
 from empiar_validate.scan.group import MAX_LISTED, deepest, rel_directory
 from empiar_validate.scan.patterns import is_within
+from empiar_validate.scan.processing import is_byproduct
 from empiar_validate.scan.slices import counts_fit, slice_stack
 from empiar_validate.scan.tilts import per_tilt_series
 from empiar_validate.scan.values import Summary, as_float, dataset_size, same_pixel, summarize
@@ -206,8 +207,11 @@ def compare(
         rel = rels[s.index]
         members, gains = _members(s, rel, image_like, by_home.get(rel, []))
         covered.update(r.path for r in members + gains)
+        pp = s.values.get("pickedParticlesFilePattern", "").lstrip("/")
+        if pp:  # the STAR file may lie above the stacks (RELION): any file of the dataset
+            covered.update(r.path for r in others if glob_match(pp, "data/" + r.path))
         report = _compare_set(s, rel, members, others_home.get(rel, []), root=root,
-                              xml_shown=xml_shown, drift=drift)
+                              xml_shown=xml_shown, drift=drift, everything=records)
         drift.image_sets.append(report)
     _uncovered(image_like, others, covered, set_dirs, show, drift)
     _size(root_el, records, xml_shown, drift)
@@ -241,7 +245,7 @@ def _members(
 
 def _compare_set(
     s: XmlImageSet, rel: str, members: list[FileRecord], companions: list[FileRecord], *,
-    root: str, xml_shown: str, drift: Drift,
+    root: str, xml_shown: str, drift: Drift, everything: list[FileRecord] | None = None,
 ) -> dict[str, object]:
     out = drift.findings
     report: dict[str, object] = {"name": s.name, "directory": s.values.get("directory"),
@@ -259,7 +263,8 @@ def _compare_set(
     summary = summarize(category, members, series=series)
     report["disk"] = _summary_json(summary)
     pp = s.values.get("pickedParticlesFilePattern", "").lstrip("/")
-    if pp and not any(glob_match(pp, "data/" + r.path) for r in companions + members):
+    if pp and not any(glob_match(pp, "data/" + r.path)
+                      for r in (everything if everything is not None else companions + members)):
         out.append(_f(C_PATTERN, s, "pickedParticlesFilePattern", xml_shown,
                       f"pickedParticlesFilePattern {pp!r} matches no file", actual="no match"))
     if not members:
@@ -426,6 +431,8 @@ def _uncovered(
     for r in image_like:
         if "/" not in r.path and cat.is_gain_reference(r, set()):
             continue  # a gain reference at the root: the movies' companion, as scan says (G107)
+        if r.path not in covered and is_byproduct(r.path):
+            continue  # power spectra, thumbnails: left out by scan (G117), not data to describe
         if r.path not in covered:
             images.setdefault(posixpath.dirname(r.path), []).append(r.path)
     for d, paths in sorted(images.items()):
@@ -435,7 +442,7 @@ def _uncovered(
         ))
     rest: dict[str, list[str]] = {}
     for r in others:
-        if not any(is_within(r.path, d) for d in set_dirs if d):
+        if r.path not in covered and not any(is_within(r.path, d) for d in set_dirs if d):
             rest.setdefault(posixpath.dirname(r.path), []).append(r.path)
     for d, paths in sorted(rest.items()):
         drift.findings.append(Finding.of(

@@ -34,7 +34,14 @@ from empiar_validate.scan.companions import (
 )
 from empiar_validate.scan.companions import tilt_infos as companion_tilts
 from empiar_validate.scan.explain import explain_category
+from empiar_validate.scan.globs import glob_escape
 from empiar_validate.scan.patterns import file_ext, file_pattern, is_within
+from empiar_validate.scan.processing import (
+    StarInfo,
+    byproducts_finding,
+    is_byproduct,
+    star_for,
+)
 from empiar_validate.scan.setvalues import (
     MAX_LISTED,
     apply_summary,
@@ -139,11 +146,15 @@ def group_records(
     anchor_set = set(anchors)
     findings: list[Finding] = []
     buckets: dict[str, Bucket] = {}
+    byproducts: list[str] = []
     for rec in records:
         is_image = rec.format is not None
         if not is_image and not (has_image_extension(rec.path) and is_not_present(rec)):
             continue  # a corrupt or unreadable image file is never counted: its error says why
         home = deepest(rec.path, anchor_set)
+        if home is None and is_byproduct(rec.path):
+            byproducts.append(rec.path)  # power spectra, thumbnails: not an image set (G117)
+            continue
         if home is None:
             home = rec.path.rpartition("/")[0]
         b = buckets.get(home)
@@ -178,6 +189,9 @@ def group_records(
             ))
     if root_gains:
         findings.extend(_attach_root_gains(root_gains, image_sets, show))
+    if byproducts:
+        findings.append(byproducts_finding(byproducts, show))
+    uncovered = _link_stars(records, image_sets, uncovered)
     if not image_sets:
         findings.append(Finding.of(G_NO_IMAGES, "no image files in the dataset", file=show("")))
     if uncovered:
@@ -248,6 +262,25 @@ def _merge_siblings(buckets: dict[str, Bucket]) -> None:
             break
         else:
             return
+
+
+def _link_stars(
+    records: list[FileRecord], image_sets: list[ImageSet], uncovered: list[str]
+) -> list[str]:
+    """Particle and class sets without a STAR file of their own get the one that names their
+    stacks (RELION keeps particles.star above Extract/job*/Movies/); it is then covered."""
+    stars = {r.path: r.companion for r in records if isinstance(r.companion, StarInfo)}
+    if not stars:
+        return uncovered
+    used = set()
+    for s in image_sets:
+        if s.category in cat.SECTION_COUNTED and not s.picked_particles_file_pattern:
+            star = star_for(s.files, stars)
+            if star is not None:
+                s.picked_particles_file_pattern = "data/" + glob_escape(star)
+                s.companions = sorted({*s.companions, star})
+                used.add(star)
+    return [p for p in uncovered if p not in used]
 
 
 def _root_gains(buckets: dict[str, Bucket]) -> list[FileRecord]:
