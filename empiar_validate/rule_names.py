@@ -136,6 +136,7 @@ NAMES: dict[str, str] = {
     "G115": "format-not-in-empiar-vocabulary",
     "G116": "tilt-counts-vary",
     "G117": "processing-by-products-left-out",
+    "G118": "entry-root-given",
     # metadata (scan)
     "M101": "metadata-syntax",
     "M102": "metadata-unknown-key",
@@ -166,6 +167,7 @@ NAMES: dict[str, str] = {
     "P114": "no-star-files",
     "P120": "no-deposition-metadata",
     "P121": "deposition-json-incomplete",
+    "P122": "deposition-json-breaks-schema",
     "P130": "checksum-unreadable",
     "P131": "file-changed-while-hashing",
     "P132": "checksum-cache-unreadable",

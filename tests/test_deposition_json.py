@@ -174,3 +174,17 @@ def test_yaml_dates_are_written_as_iso_text():
 
     out = json.loads(dump_json({"citation": [{"details": datetime.date(2024, 5, 2)}]}))
     assert out == {"citation": [{"details": "2024-05-02"}]}
+
+
+def test_values_take_the_schemas_types_and_the_written_json_is_validated():
+    """The schema's own examples write "scale": 3, but it asks for a string: the metadata's
+    number becomes "1" and the JSON passes; a value the schema refuses is P122."""
+    from empiar_validate.package.deposition import P_SCHEMA, schema_findings, schema_typed
+
+    doc = working_example()
+    doc["scale"] = schema_typed("scale", 1)
+    assert doc["scale"] == "1" and schema_findings(doc) == []
+    assert schema_typed("experiment_type", "3") == 3
+    doc["scale"] = "9"
+    [f] = schema_findings(doc)
+    assert f.rule == P_SCHEMA.id and "deposition.json.scale" in f.message

@@ -167,3 +167,31 @@ def test_relion_project_by_products_left_out_once_and_particles_get_their_star(
     meta = write_meta(tmp_path / "m.json", [{"directory": "/data/CtfFind/job003/Movies"}])
     _, report = scan_json(run_cli, root, tmp_path / "e2.xml", "--metadata", meta)
     assert "/data/CtfFind/job003/Movies" in sets(report) and "G117" not in rules(report)
+
+
+def test_entry_root_and_its_data_directory_give_the_same_xml_and_check_is_green(
+        tmp_path, run_cli):
+    entry = layouts.entry_root(tmp_path)  # EMPIAR-10999/data/...
+    layouts.relion(entry / "data")
+    a, b = tmp_path / "a.xml", tmp_path / "b.xml"
+    _, report = scan_json(run_cli, entry, a)
+    scan_json(run_cli, entry / "data", b)
+    assert a.read_bytes() == b.read_bytes()
+    assert "/data/data" not in a.read_text(encoding="utf-8") and "G118" in rules(report)
+    header = entry / "EMPIAR-10999.xml"  # the header EMPIAR publishes beside data/
+    header.write_bytes(a.read_bytes())
+    assert check_rules(run_cli, entry, header) == ["G118"]  # an info: the entry root is seen
+
+
+def test_a_directory_matching_nothing_names_the_one_that_does_and_nothing_cascades(
+        tmp_path, run_cli):
+    root = layouts.relion(tmp_path / "relion")
+    meta = write_meta(tmp_path / "m.json", [{"directory": "/data/movies",
+                                             "category": "('T2', '')", "pixel_width": 0.83,
+                                             "pixel_height": 0.83}])
+    _, report = scan_json(run_cli, root, tmp_path / "e.xml", "--metadata", meta)
+    [mismatch] = [f for f in report["findings"] if f["rule"] == "M108"]
+    assert "'/data/Movies' does (the case differs)" in mismatch["message"]
+    about_movies = [f for f in report["findings"] if f["rule"] in ("M104", "M109")
+                    and f.get("image_set") in ("/data/movies", "Micrographs - multiframe (Movies)")]
+    assert about_movies == []  # the missing pixel size only follows from the mismatch

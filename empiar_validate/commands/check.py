@@ -36,12 +36,14 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.predeposition import settle
     from empiar_validate.scan import file_problems, read_dataset, shower, validate_entry
     from empiar_validate.scan.drift import compare
+    from empiar_validate.scan.entry import data_root, entry_root_finding
     from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
     from empiar_validate.xmlsafe import MAX_XML_BYTES, parse_xml_bytes
 
     root, xml_path = args.directory, args.xml
     check_dataset_arguments(args)
+    root = data_root(args.directory)  # an entry root EMPIAR-NNNNN/: its data/ is the dataset
     if not os.path.isfile(xml_path):
         raise UsageError(f"{display_path(xml_path)} does not exist or is not a file")
     try:
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         validation = validate_entry(tree, shown)
     except (SchemaLoadError, SchematronRuntimeError) as exc:
         raise UsageError(f"cannot validate: {exc}") from None
-    report.findings += validation
+    report.findings += entry_root_finding(args.directory, root) + validation
     show = shower(root)
     records, found = read_dataset(root, jobs=args.jobs, quiet=args.quiet, show=show,
                                   exclude=[xml_path])

@@ -63,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.package.plan import format_duration, human_size, transfer_seconds
     from empiar_validate.paths import display_path, is_inside
     from empiar_validate.predeposition import settle
+    from empiar_validate.scan.entry import data_root, entry_root_finding
     from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
     root, out = args.directory, args.output
     check_dataset_arguments(args)
+    root = data_root(args.directory)  # an entry root EMPIAR-NNNNN/: its data/ is the dataset
     if os.path.lexists(out) and not os.path.isdir(out):
         raise UsageError(f"{display_path(out)} exists and is not a directory")
     if is_inside(out, root) and not args.allow_inside:
@@ -105,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         for s in bundle.scan.image_sets
     }
     known = bundle.scan.header.accession_code is not None
-    report = Report("package", settle(bundle.findings, accession_code=known),
+    report = Report("package", settle(entry_root_finding(args.directory, root) + bundle.findings,
+                                      accession_code=known),
                     checked=[s.name for s in bundle.scan.image_sets] or [display_path(root)])
     report.data = {
         "dataset": display_path(root),

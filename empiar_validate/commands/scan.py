@@ -48,11 +48,13 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.predeposition import settle
     from empiar_validate.scan import consequences, scan_dataset, validate_entry
     from empiar_validate.scan.emit import entry_document
+    from empiar_validate.scan.entry import data_root, entry_root_finding
     from empiar_validate.usage import UsageError
     from empiar_validate.validation import SchemaLoadError, SchematronRuntimeError
 
     root, out = args.directory, args.output
     check_dataset_arguments(args)
+    root = data_root(args.directory)  # an entry root EMPIAR-NNNNN/: its data/ is the dataset
     if os.path.isdir(out):
         raise UsageError(f"{display_path(out)} is a directory; give the XML file to write")
     parent = os.path.dirname(out) or "."
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     except (SchemaLoadError, SchematronRuntimeError) as exc:
         raise UsageError(f"wrote {shown} but cannot validate it: {exc}") from None
     valid = not has_errors(selected(args, validation))
-    found = result.findings + consequences(validation, result.findings, doc.gaps)
+    found = (entry_root_finding(args.directory, root) + result.findings
+             + consequences(validation, result.findings, doc.gaps))
     report = Report("scan", settle(found, accession_code=result.header.accession_code is not None),
                     checked=[s.name for s in result.image_sets] or [display_path(root)])
     report.data = {

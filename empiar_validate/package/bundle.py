@@ -26,7 +26,7 @@ from empiar_validate.package.checksums import (
     checksum_files,
     format_checksums,
 )
-from empiar_validate.package.deposition import deposition_json, dump_json
+from empiar_validate.package.deposition import deposition_json, dump_json, schema_findings
 from empiar_validate.package.inventory import inventory
 from empiar_validate.package.plan import TransferPlan, build_plan, render_summary
 from empiar_validate.paths import display_path, is_inside
@@ -103,6 +103,7 @@ def build_bundle(
     ours += layout_advice(root_abs, files, scanned={r.path for r in result.records})
     ours += deposition_advice(result.image_sets, files, result.metadata)
     doc, doc_findings = deposition_json(result.image_sets, result.metadata, after_scan=True)
+    doc_findings += schema_findings(doc)  # never "OK" with a JSON EMPIAR's API would refuse
 
     os.makedirs(out_abs, exist_ok=True)
     cache = ChecksumCache(os.path.join(out_abs, CACHE_NAME) if use_cache else None)

@@ -46,6 +46,17 @@ P_MISSING_FIELD = rule(
     "P121", Severity.ERROR, "deposition.json lacks a value EMPIAR's deposition API requires",
     "Give the value in the metadata file; it cannot be derived from the data.",
 )
+P_SCHEMA = rule(
+    "P122", Severity.ERROR, "deposition.json does not satisfy EMPIAR's deposition schema",
+    "Correct the value named in the metadata file (the schema is empiar-depositor's "
+    "empiar_deposition.schema.json; `pip install empiar-validate[depositor]` checks it).",
+)
+
+# Types the deposition schema gives values that metadata files often spell otherwise: its own
+# examples write "scale": 3 where the schema asks for the string "3".
+_SCHEMA_TYPES: dict[str, type] = {"scale": str, "experiment_type": int}
+# Schema complaints that P121 (or the scan's M104) already make: one finding per fact.
+_ALREADY_REPORTED = frozenset({"required", "minItems"})
 
 
 def code(kind: str, value: str) -> str:
@@ -132,7 +143,7 @@ def deposition_json(
         if key == "imagesets":
             doc[key] = [imageset_json(s, details.get(s.directory)) for s in image_sets]
         elif key in metadata:
-            doc[key] = metadata[key]
+            doc[key] = schema_typed(key, metadata[key])
     if not metadata:
         findings.append(Finding.of(
             P_NO_METADATA, "deposition.json holds only the image sets; title, authors, contacts "
@@ -154,6 +165,59 @@ def deposition_json(
                     P_MISSING_FIELD, f"image set {s.name!r}: {key} is unknown",
                     image_set=s.name, field_name=key))
     return doc, findings
+
+
+def schema_typed(key: str, value: object) -> object:
+    """``value`` in the JSON type the deposition schema gives ``key`` (``scale: 1`` -> ``"1"``,
+    ``experiment_type: "3"`` -> ``3``); anything else unchanged (the scan reports wrong types)."""
+    want = _SCHEMA_TYPES.get(key)
+    if want is str and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if want is int and isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+def depositor_schema() -> dict[str, object] | None:
+    """empiar-depositor's deposition schema, or ``None`` when the package (or jsonschema) is
+    not installed (the ``depositor`` extra installs both)."""
+    try:
+        import importlib.resources
+
+        import jsonschema  # noqa: F401  (checked here: validation needs it)
+
+        text = (importlib.resources.files("empiar_depositor")
+                / "empiar_deposition.schema.json").read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        return None
+    schema = json.loads(text)
+    return schema if isinstance(schema, dict) else None
+
+
+def schema_findings(doc: Mapping[str, object]) -> list[Finding]:
+    """P122 for every way ``doc`` breaks the deposition schema, when the schema is available.
+
+    Missing required values are P121's (or the scan's M104), so ``required`` and ``minItems``
+    complaints are not repeated here. The document is checked as it is written (after
+    :func:`dump_json`), so what is validated is exactly the file."""
+    schema = depositor_schema()
+    if schema is None:
+        return []
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    written = json.loads(dump_json(doc))
+    out = []
+    errors = sorted(cls(schema).iter_errors(written),
+                    key=lambda e: ([str(p) for p in e.absolute_path], e.message))
+    for err in errors:
+        if err.validator in _ALREADY_REPORTED:
+            continue
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        field = next((p for p in reversed(err.absolute_path) if isinstance(p, str)), None)
+        out.append(Finding.of(P_SCHEMA, f"deposition.json{where}: {err.message}",
+                              field_name=field))
+    return out
 
 
 def dump_json(doc: Mapping[str, object]) -> bytes:

@@ -121,6 +121,7 @@ def scan_dataset(
     from empiar_validate.scan.companions import tilt_infos
     from empiar_validate.scan.group import group_records
     from empiar_validate.scan.merge import (
+        M_NO_FILES,
         apply_metadata,
         metadata_entries,
         missing_values,
@@ -157,8 +158,13 @@ def scan_dataset(
     findings.extend(found)
     findings = relabel(findings + grouping.findings, renamed)
     findings.extend(outside_vocabulary(image_sets, show))
+    # a metadata directory that matches nothing comes first, and what only follows from it
+    # (the values missing on both sides of the mismatch) is not reported again
+    mismatched = {e.suggested for e in entries.values() if e.suggested is not None}
+    first = [f for f in findings if f.rule == M_NO_FILES.id]
+    findings = first + [f for f in findings if f.rule != M_NO_FILES.id]
     for s in image_sets:
-        if s.rel_dir not in entries:
+        if s.rel_dir not in entries and s.rel_dir not in mismatched:
             findings.extend(missing_values(s, show))
         # Reprocessing facts (dose, kV, Cs, camera) from headers and .mdoc files go into the
         # details, labelled as extracted, after the depositor's own text (EMPIAR's FAQ asks).
@@ -203,16 +209,20 @@ def consequences(
     messages. The exit code is unchanged (the M104 errors keep it at 1); once the metadata is
     complete any remaining XSD error is an error again.
     """
+    from empiar_validate.scan.merge import M_NO_FILES
     from empiar_validate.scan.metaconvert import M_MISSING
     from empiar_validate.validation.xsd import XSD_VIOLATION
 
     sites = set(gaps)
-    if not sites or not any(f.rule == M_MISSING.id for f in findings):
+    causes = {f.rule for f in findings} & {M_MISSING.id, M_NO_FILES.id}
+    if not sites or not causes:
         return validation
+    cause = (f"the missing values reported as {M_MISSING.id}" if M_MISSING.id in causes
+             else f"the directory reported as {M_NO_FILES.id}")
     return [
         dataclasses.replace(
             f, severity=Severity.INFO, fix=None,
-            message=f"follows from the missing values reported as {M_MISSING.id}: {f.message}",
+            message=f"follows from {cause}: {f.message}",
         )
         if f.rule == XSD_VIOLATION.id and f.xpath in sites else f
         for f in validation

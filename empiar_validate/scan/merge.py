@@ -19,7 +19,8 @@ from empiar_validate import vocab
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import VARIABLE, ImageSet
 from empiar_validate.scan import category as cat
-from empiar_validate.scan.group import rel_directory
+from empiar_validate.scan.entry import near_directory
+from empiar_validate.scan.group import data_directory, rel_directory
 from empiar_validate.scan.metaconvert import M_MISSING
 from empiar_validate.scan.metadata import Metadata
 from empiar_validate.scan.metaspec import M_BAD_VALUE
@@ -81,6 +82,7 @@ class Entry:
     rel_dir: str
     raw: dict[str, Any]
     category: str | None = None
+    suggested: str | None = None  # the directory it most likely means, when it matches nothing
 
 
 def metadata_entries(meta: Metadata | None) -> tuple[dict[str, Entry], list[Finding]]:
@@ -136,6 +138,7 @@ def apply_metadata(
     findings: list[Finding] = []
     renamed: dict[str, str] = {}
     by_dir = {s.rel_dir: s for s in image_sets}
+    known = [s.rel_dir for s in image_sets if s.files and s.rel_dir not in entries]
     result = list(image_sets)
     for rel, entry in sorted(entries.items(), key=lambda kv: kv[1].index):
         s = by_dir.get(rel)
@@ -144,16 +147,22 @@ def apply_metadata(
             s = s or _metadata_only(entry)
             if all(x is not s for x in result):
                 result.append(s)
-            findings.append(meta.finding(
-                M_NO_FILES, f"imagesets[{entry.index}] directory {s.directory!r} holds no image "
-                "files; the image set is written from the metadata alone",
-                "imagesets", entry.index, "directory", image_set=s.name,
-            ))
+            near = near_directory(rel, known)
+            if near is not None:
+                entry.suggested = near[0]
+                text = (f"imagesets[{entry.index}] directory {s.directory!r} holds no image "
+                        f"files, but {data_directory(near[0])!r} does ({near[1]}): correct the "
+                        "directory; the values it leaves missing follow from this")
+            else:
+                text = (f"imagesets[{entry.index}] directory {s.directory!r} holds no image "
+                        "files; the image set is written from the metadata alone")
+            findings.append(meta.finding(M_NO_FILES, text, "imagesets", entry.index,
+                                         "directory", image_set=s.name))
         old = s.name
-        findings.extend(_complete(meta, entry, s))
+        findings.extend(_complete(meta, entry, s, report_missing=entry.suggested is None))
         if s.name != old:
             renamed[old] = s.name
-    described = set(entries)
+    described = set(entries) | {e.suggested for e in entries.values() if e.suggested}
     for s in result:
         if s.rel_dir not in described:
             findings.append(Finding.of(
@@ -181,7 +190,9 @@ def _metadata_only(entry: Entry) -> ImageSet:
     )
 
 
-def _complete(meta: Metadata, entry: Entry, s: ImageSet) -> list[Finding]:
+def _complete(
+    meta: Metadata, entry: Entry, s: ImageSet, *, report_missing: bool = True
+) -> list[Finding]:
     raw, i = entry.raw, entry.index
     out: list[Finding] = []
 
@@ -263,7 +274,7 @@ def _complete(meta: Metadata, entry: Entry, s: ImageSet) -> list[Finding]:
     lo, hi = raw.get("frame_range_min"), raw.get("frame_range_max")
     if all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)):
         s.frame_range_min, s.frame_range_max = lo, hi  # the Schematron checks the range
-    for key in _missing(s):
+    for key in _missing(s) if report_missing else ():
         out.append(Finding.of(
             M_MISSING, f"{key} unknown: the files do not give it; add \"{key}\" to "
             f"imagesets[{i}]", **where(), field_name=key,
