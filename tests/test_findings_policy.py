@@ -211,3 +211,39 @@ def test_light_microscopy_in_an_em_entry_has_its_own_pixel_range(tmp_path, run_c
                      encoding="utf-8")
     out = run_cli("validate", entry)[1]
     assert out.count("warning S109") == 1 and "light microscopy" in out
+
+
+def _epu_session(root: Path) -> Path:
+    """An EPU session as EPU writes it: GridSquare_N/Data with fraction movies written page by
+    page, each with its .jpg and .xml sidecars, and the grid-square overview beside them."""
+    import numpy as np
+    import tifffile
+
+    for g in (1, 2):
+        data = root / "Images-Disc1" / f"GridSquare_{g}" / "Data"
+        data.mkdir(parents=True)
+        square = data.parent / f"GridSquare_{g}_20240101_120000"
+        square.with_suffix(".jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 64)
+        square.with_suffix(".xml").write_text("<MicroscopeImage/>", encoding="utf-8")
+        for h in range(3):
+            base = data / f"FoilHole_{g}{h}_Data_1_2_20240101_120000"
+            with tifffile.TiffWriter(f"{base}_fractions.tiff") as tif:
+                for i in range(5):
+                    tif.write(np.full((64, 64), i, np.uint8), contiguous=False)
+            base.with_suffix(".jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 64)
+            base.with_suffix(".xml").write_text("<MicroscopeImage/>", encoding="utf-8")
+    return root
+
+
+def test_epu_session_quiet_shows_only_what_to_act_on(tmp_path, run_cli):
+    """Sidecars, the derived name and category, and the pre-deposition state are infos: -q
+    leaves the missing metadata (what the depositor must add), one line each."""
+    session = _epu_session(tmp_path / "session")
+    code, out, _ = run_cli("scan", session, "-o", tmp_path / "e.xml", "-q")
+    lines = out.splitlines()
+    assert code == 1 and lines[-1].startswith("scan: FAILED:")
+    body = lines[:-1]
+    assert body and all(" error M104 " in line or " warning M105 " in line for line in body), out
+    assert not any(".jpg" in line or ".xml" in line or "fix:" in line for line in body)
+    code, out, _ = run_cli("scan", session, "-o", tmp_path / "e.xml")
+    assert out.count(" info ") >= 2  # without -q the infos are there
