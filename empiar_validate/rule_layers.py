@@ -33,9 +33,11 @@ _P = "empiar_validate."
 LAYERS: tuple[Layer, ...] = (
     Layer(
         "files", "Files and walking", (("F", 0, 99),),
-        (_P + "formats", _P + "walk", _P + "lfs"),
+        (_P + "formats", _P + "walk", _P + "lfs", _P + "remote"),
         "Reported by the dispatcher (`formats/__init__.py`) and the directory walk (`walk.py`) "
-        "before any format reader runs. Special files are never opened; links are followed once.",
+        "before any format reader runs. Special files are never opened; links are followed once. "
+        "Objects of a dataset given as a URL that cannot be read are F031-F034 "
+        "(`remote/objects.py`; see [remote.md](remote.md)).",
     ),
     Layer(
         "mrc", "MRC", (("F", 100, 199),), (_P + "formats.mrc",),

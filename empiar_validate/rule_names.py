@@ -26,6 +26,10 @@ NAMES: dict[str, str] = {
     "F013": "directory-reached-twice",
     "F014": "header-reader-crashed",
     "F030": "lfs-pointer-malformed",
+    "F031": "remote-object-vanished",
+    "F032": "remote-object-truncated",
+    "F033": "remote-object-unreadable",
+    "F034": "remote-access-refused",
     # MRC
     "F100": "mrc-header-truncated",
     "F101": "mrc-byte-order-unknown",

@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
     from empiar_validate.predeposition import settle
+    from empiar_validate.remote import shown_root
+    from empiar_validate.remote.objects import RemoteUnreachable
     from empiar_validate.scan import file_problems, read_dataset, shower, validate_entry
     from empiar_validate.scan.drift import compare
     from empiar_validate.scan.entry import data_root, entry_root_finding
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     shown = display_path(xml_path)
     tree, findings = parse_xml_bytes(data, shown)
     report = Report("check", list(findings), checked=[shown])
-    report.data = {"dataset": display_path(root), "xml": shown, "valid": False,
+    report.data = {"dataset": shown_root(root), "xml": shown, "valid": False,
                    "xml_valid": False, "image_sets": []}
     if tree is None:
         return emit(report, args)
@@ -64,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot validate: {exc}") from None
     report.findings += entry_root_finding(args.directory, root) + validation
     show = shower(root)
-    records, found = read_dataset(root, jobs=args.jobs, quiet=args.quiet, show=show,
-                                  exclude=[xml_path])
+    try:
+        records, found = read_dataset(root, jobs=args.jobs, quiet=args.quiet, show=show,
+                                      exclude=[xml_path])
+    except RemoteUnreachable as exc:
+        raise UsageError(f"cannot read the dataset {shown_root(root)}: {exc}") from None
     report.findings += found
     report.findings += file_problems(records)
     drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show)

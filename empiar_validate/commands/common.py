@@ -178,9 +178,10 @@ def check_dataset_arguments(args: argparse.Namespace) -> None:
 
     from empiar_validate.empiar import ACCESSION_CODE, parse_date
     from empiar_validate.paths import display_path
+    from empiar_validate.remote import is_url
     from empiar_validate.usage import UsageError
 
-    if not os.path.isdir(args.directory):
+    if not is_url(args.directory) and not os.path.isdir(args.directory):
         raise UsageError(f"{display_path(args.directory)} is not a directory")
     code = getattr(args, "accession_code", None)
     if code is not None and not ACCESSION_CODE.fullmatch(code):

@@ -38,12 +38,18 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from empiar_validate.paths import display_path
+    from empiar_validate.remote import is_url
     from empiar_validate.usage import UsageError
 
-    missing = [p for p in args.paths if not os.path.lexists(p)]
+    missing = [p for p in args.paths if not is_url(p) and not os.path.lexists(p)]
     if missing:
         raise UsageError("no such file or directory: " + ", ".join(map(display_path, missing)))
-    records = read_all(walk_all(args.paths), jobs=args.jobs, quiet=args.quiet)
+    records = []
+    for group in _runs(args.paths):  # local paths walked together, each URL listed on its own
+        if is_url(group[0]):
+            records += _remote_records(group[0], args)
+        else:
+            records += read_all(walk_all(group), jobs=args.jobs, quiet=args.quiet)
     chosen = getattr(args, "selection", None)
     if chosen is not None:  # the JSON carries problems inside each file: select them there too
         for r in records:
@@ -55,3 +61,33 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "text" and not args.quiet:
         report.summary = [describe(r) for r in shown]
     return emit(report, args)
+
+
+def _runs(paths: list[str]) -> list[list[str]]:
+    """``paths`` in the order given, consecutive local paths together, every URL alone."""
+    from empiar_validate.remote import is_url
+
+    out: list[list[str]] = []
+    for p in paths:
+        if is_url(p) or not out or is_url(out[-1][0]):
+            out.append([p])
+        else:
+            out[-1].append(p)
+    return out
+
+
+def _remote_records(url: str, args: argparse.Namespace) -> list[FileRecord]:
+    """The records of every object under ``url``, named by their URL (exit 2 when the remote
+    cannot be listed)."""
+    from empiar_validate.remote import join
+    from empiar_validate.remote.dataset import RemoteUnreachable, read_remote, shown_url
+    from empiar_validate.usage import UsageError
+
+    try:
+        records = read_remote(url, jobs=args.jobs, quiet=args.quiet)
+    except RemoteUnreachable as exc:
+        raise UsageError(f"cannot read {shown_url(url)}: {exc}") from None
+    base = shown_url(url)
+    for rec in records:
+        rec.path = join(base, rec.path)
+    return records

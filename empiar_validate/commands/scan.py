@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from empiar_validate.findings import has_errors
     from empiar_validate.paths import display_path
     from empiar_validate.predeposition import settle
+    from empiar_validate.remote import shown_root
+    from empiar_validate.remote.objects import RemoteUnreachable
     from empiar_validate.scan import consequences, scan_dataset, validate_entry
     from empiar_validate.scan.emit import entry_document
     from empiar_validate.scan.entry import data_root, entry_root_finding
@@ -67,9 +69,12 @@ def run(args: argparse.Namespace) -> int:
     unparsable = unparsable_metadata_report("scan", args, source)
     if unparsable is not None:
         return emit(unparsable, args)
-    result = scan_dataset(root, source, jobs=args.jobs, quiet=args.quiet,
-                          accession_code=args.accession_code,
-                          deposition_date=args.deposition_date, exclude=[out])
+    try:
+        result = scan_dataset(root, source, jobs=args.jobs, quiet=args.quiet,
+                              accession_code=args.accession_code,
+                              deposition_date=args.deposition_date, exclude=[out])
+    except RemoteUnreachable as exc:
+        raise UsageError(f"cannot read the dataset {shown_root(root)}: {exc}") from None
     doc = entry_document(result)
     xml = doc.xml
     try:
@@ -85,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
     found = (entry_root_finding(args.directory, root) + result.findings
              + consequences(validation, result.findings, doc.gaps))
     report = Report("scan", settle(found, accession_code=result.header.accession_code is not None),
-                    checked=[s.name for s in result.image_sets] or [display_path(root)])
+                    checked=[s.name for s in result.image_sets] or [shown_root(root)])
     report.data = {
-        "dataset": display_path(root),
+        "dataset": shown_root(root),
         "xml": shown,
         "valid": valid,
         "image_sets": [image_set_json(s) for s in result.image_sets],

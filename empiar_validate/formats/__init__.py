@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib
 import os
 import stat
+from collections.abc import Callable
 from types import ModuleType
+from typing import BinaryIO
 
 from empiar_validate.decompress import DECOMPRESSION_ERRORS
 from empiar_validate.findings import Finding
@@ -41,7 +43,8 @@ from empiar_validate.records import FileRecord
 __all__ = [
     "EXTENSIONS", "F_BROKEN_LINK", "F_COMPRESSED_CORRUPT", "F_EMPTY", "F_LINK_LOOP", "F_MISMATCH",
     "F_NOT_PRESENT", "F_READER_FAILED", "F_SPECIAL", "F_UNREADABLE", "F_UNRECOGNISED", "HEAD_SIZE",
-    "READERS", "Source", "read_header", "read_member_header", "sniff", "split_extension",
+    "READERS", "Source", "read_bytes", "read_header", "read_member_header", "sniff",
+    "split_extension",
 ]
 
 # O_NONBLOCK: if the file was swapped for a FIFO since stat(), open must not block.
@@ -50,8 +53,10 @@ COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2"}  # split_extension spell
 _modules: dict[str, ModuleType] = {}  # format key -> imported reader module
 
 
-def _decompressed_head(path: str, compression: str) -> bytes:
-    src = Source(path, b"", 0, compression)
+def _decompressed_head(
+    path: str, compression: str, opener: Callable[[], BinaryIO] | None = None,
+) -> bytes:
+    src = Source(path, b"", 0, compression, opener=opener)
     with src.open() as fh:
         return fh.read(HEAD_SIZE)
 
@@ -71,14 +76,26 @@ def read_header(
     if got is None:
         return record
     head, size = got
+    return read_bytes(path, head, size, record)
+
+
+def read_bytes(
+    path: str, head: bytes, size: int, record: FileRecord,
+    opener: Callable[[], BinaryIO] | None = None,
+) -> FileRecord:
+    """Fill ``record`` from the first bytes of a file of ``size`` bytes, wherever they were
+    read: on disk (``opener=None``: readers open ``path``) or in an object store (``opener``
+    returns a ranged reader, so a reader that needs more than ``head`` reads on)."""
+    shown = record.path
     if looks_like_pointer(head, size):
         return _lfs_pointer(head, record)
-    ext, compression = split_extension(path.rpartition(os.sep)[2])  # os.path.basename
+    # the base name (os.path.basename, or the last part of an object's /-separated key)
+    ext, compression = split_extension(path.rpartition(os.sep)[2].rpartition("/")[2])
     magic_comp = "gzip" if head[:2] == b"\x1f\x8b" else "bzip2" if head[:3] == b"BZh" else None
     if magic_comp:
         compression = magic_comp
         try:
-            head = _decompressed_head(path, magic_comp)
+            head = _decompressed_head(path, magic_comp, opener)
         except DECOMPRESSION_ERRORS as exc:  # zlib.error too: a partly downloaded .gz
             record.problems.append(
                 Finding.of(F_COMPRESSED_CORRUPT, f"{magic_comp}: {exc}", file=shown)
@@ -104,9 +121,11 @@ def read_header(
             f"extension {ext} says {expected.upper()} but the content is {key.upper()}",
             file=shown,
         ))
-    source = Source(path, head, size, compression, ext, read_member=read_member_header)
+    source = Source(path, head, size, compression, ext, read_member=read_member_header,
+                    opener=opener)
     try:
-        if BY_KEY[key].isolated and isolation.enabled():
+        # a worker process gets a path to open; a remote object's ranged reader stays here
+        if BY_KEY[key].isolated and isolation.enabled() and opener is None:
             return isolation.read_isolated(BY_KEY[key].module, source, record)
         module = _modules.get(key) or _reader(key)
         module.read(source, record)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from empiar_validate.findings import Severity, rule
 
@@ -74,18 +74,22 @@ class Source:
     # How an archive reader reads a member like a file; the dispatcher passes its own, so
     # formats/archive.py needs no import of the dispatcher (which imports every reader).
     read_member: Callable[[Any, str], FileRecord] | None = None
+    # Where the bytes come from when not from ``path`` on disk: a callable returning a binary
+    # file object (an object store's ranged reader, :mod:`empiar_validate.remote.ranged`).
+    opener: Callable[[], BinaryIO] | None = None
 
     def open(self):  # type: ignore[no-untyped-def]
         """Open read-only (decompressing transparently). Callers must close it."""
+        raw = self.opener() if self.opener is not None else None
         if self.compression == "gzip":
             import gzip
 
-            return gzip.open(self.path, "rb")
+            return gzip.open(raw if raw is not None else self.path, "rb")
         if self.compression == "bzip2":
             import bz2
 
-            return bz2.open(self.path, "rb")
-        return open(self.path, "rb")  # returned to the caller, who closes it
+            return bz2.open(raw if raw is not None else self.path, "rb")
+        return raw if raw is not None else open(self.path, "rb")  # the caller closes it
 
 
 def split_extension(name: str) -> tuple[str, str | None]:

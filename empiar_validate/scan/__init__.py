@@ -37,7 +37,15 @@ __all__ = ["ScanResult", "consequences", "inside", "read_dataset", "scan_dataset
 
 def shower(root: str) -> Callable[[str], str]:
     """A function turning a path relative to ``root`` into the path a finding prints
-    (``root`` as the user typed it, joined and normalised: clickable in a terminal and in CI)."""
+    (``root`` as the user typed it, joined and normalised: clickable in a terminal and in CI;
+    a URL's objects by their URL, credentials masked)."""
+    from empiar_validate.remote import is_url, join
+
+    if is_url(root):
+        from empiar_validate.remote.dataset import shown_url
+
+        url = shown_url(root)
+        return lambda rel: join(url, rel)
     base = display_path(root)
 
     def show(rel: str) -> str:
@@ -67,6 +75,14 @@ def read_dataset(
     ``root``; their problems name files as ``show`` prints them. Sorted by path. ``exclude``
     names files to leave out (the entry XML when it is written inside the dataset, so it does
     not count towards the dataset it describes)."""
+    from empiar_validate.remote import is_url
+
+    show = show or shower(root)
+    if is_url(root):  # headers read where the data live (RemoteUnreachable: exit 2)
+        from empiar_validate.remote.dataset import read_remote
+
+        return read_remote(root, jobs=jobs, quiet=quiet, show=show), []
+
     from empiar_validate.headers import read_all
     from empiar_validate.scan.companions import (
         annex_size,
@@ -77,7 +93,6 @@ def read_dataset(
     from empiar_validate.scan.evidence import interpret
     from empiar_validate.walk import walk
 
-    show = show or shower(root)
     skip = {rel for rel in (inside(p, root) for p in exclude) if rel}
     entries = walk(root)
     if skip:

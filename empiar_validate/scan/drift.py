@@ -250,7 +250,7 @@ def _compare_set(
     out = drift.findings
     report: dict[str, object] = {"name": s.name, "directory": s.values.get("directory"),
                                  "files": len(members), "xml": dict(sorted(s.values.items()))}
-    if not os.path.isdir(os.path.join(root, rel)):
+    if not _is_dir(root, rel, members + companions):
         out.append(_f(C_NO_DIR, s, "directory", xml_shown,
                       f"directory {s.values.get('directory')} does not exist in the dataset",
                       actual="missing"))
@@ -329,6 +329,16 @@ def _in_tilt_range(stated: str | None, present: list[FileRecord]) -> bool:
     counts = {f for r in present if (f := cat.frames_of(r)) is not None}
     return len(counts) > 1 and stated is not None and stated.isdigit() and (
         min(counts) <= int(stated) <= max(counts))
+
+
+def _is_dir(root: str, rel: str, inside: list[FileRecord]) -> bool:
+    """Whether the set's directory exists: on disk, or for a URL (object stores have no
+    directories) whether any object lies under it."""
+    from empiar_validate.remote import is_url
+
+    if is_url(root):
+        return bool(inside) or not rel
+    return os.path.isdir(os.path.join(root, rel))
 
 
 def _count(s: XmlImageSet, summary: Summary, xml_shown: str, out: list[Finding]) -> None:
