@@ -30,13 +30,14 @@ class Served:
     gets: int = 0
     bytes: int = 0
     ranges: list[str | None] = field(default_factory=list)
+    ranges_by_order: list[str] = field(default_factory=list)  # the key of each range above
     by_key: dict[str, int] = field(default_factory=dict)  # "/bucket/key" -> body bytes
     gets_by_key: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
-            self.gets, self.bytes, self.ranges = 0, 0, []
+            self.gets, self.bytes, self.ranges, self.ranges_by_order = 0, 0, [], []
             self.by_key, self.gets_by_key = {}, {}
 
 
@@ -58,6 +59,7 @@ class _Counting:
         with self.served.lock:
             self.served.gets += 1
             self.served.ranges.append(environ.get("HTTP_RANGE"))
+            self.served.ranges_by_order.append(key)
             self.served.gets_by_key[key] = self.served.gets_by_key.get(key, 0) + 1
         for chunk in body:
             with self.served.lock:

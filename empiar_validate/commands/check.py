@@ -23,8 +23,13 @@ from empiar_validate.reporting import Report
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``check``."""
     parser.add_argument("directory", metavar="DIR",
-                        help="the dataset directory the XML describes (its contents are /data/)")
+                        help="the dataset directory (or URL) the XML describes (its contents "
+                             "are /data/)")
     parser.add_argument("--xml", metavar="XML", required=True, help="the entry XML to check")
+    parser.add_argument("--remote", metavar="NAME", nargs="?", const="", default=None,
+                        help="read DVC-tracked files that are not pulled from this DVC remote "
+                             "(without NAME: the repository's default remote), by content "
+                             "hash, header only")
     add_jobs_argument(parser)
     add_report_arguments(parser)
 
@@ -69,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         records, found = read_dataset(root, jobs=args.jobs, quiet=args.quiet, show=show,
                                       exclude=[xml_path])
+        if args.remote is not None:
+            from empiar_validate.remote.dvc import read_from_remote
+
+            records, found = read_from_remote(root, records, found, remote=args.remote or None,
+                                              jobs=args.jobs, show=show)
     except RemoteUnreachable as exc:
         raise UsageError(f"cannot read the dataset {shown_root(root)}: {exc}") from None
     report.findings += found

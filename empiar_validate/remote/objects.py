@@ -10,6 +10,7 @@ same code that reads headers on disk (:func:`empiar_validate.formats.read_bytes`
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import re
 import time
@@ -61,7 +62,7 @@ def redact(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class RemoteObject:
     """One listed object: its path in the filesystem, its path relative to the dataset root
-    (``/``-separated) and the size the listing gave."""
+    (``/``-separated) and the size the listing gave (``-1``: not listed, asked when read)."""
 
     path: str
     rel: str
@@ -138,7 +139,15 @@ def read_object(fs: Any, obj: RemoteObject, transfer: Transfer) -> FileRecord:
     them); problems become findings on the record."""
     from empiar_validate.formats import F_EMPTY, F_READER_FAILED, HEAD_SIZE, read_bytes
 
-    record = FileRecord(path=obj.rel, size=obj.size)
+    record = FileRecord(path=obj.rel, size=obj.size if obj.size >= 0 else None)
+    if obj.size < 0:  # not listed (a DVC object named by its hash): ask for the size first
+        try:
+            size = int(_with_retries(lambda: fs.size(obj.path)))
+        except _ReadFailed as failed:
+            record.problems.append(Finding.of(failed.rule, failed.message, file=obj.rel))
+            return record
+        obj = dataclasses.replace(obj, size=size)
+        record.size = size
     if obj.size == 0:
         record.problems.append(Finding.of(F_EMPTY, "object is empty", file=obj.rel))
         return record
@@ -156,7 +165,8 @@ def read_object(fs: Any, obj: RemoteObject, transfer: Transfer) -> FileRecord:
                 R_TRUNCATED, f"listed as {obj.size} bytes but only {len(head)} could be read",
                 file=obj.rel))
             return record
-        return read_bytes(obj.path, head, obj.size, record,
+        # the name says the extension (a DVC object is named by its hash, its path by the repo)
+        return read_bytes(obj.rel or obj.path, head, obj.size, record,
                           opener=lambda: RangedFile(fetch, obj.size, head))
     except _ReadFailed as failed:
         record.problems.append(Finding.of(failed.rule, failed.message, file=obj.rel))
@@ -171,7 +181,7 @@ class _ReadFailed(Exception):
         self.rule, self.message = r, message
 
 
-def _with_retries(call: Callable[[], bytes]) -> bytes:
+def _with_retries(call: Callable[[], Any]) -> Any:
     """``call()``, retried :data:`ATTEMPTS` times in all with doubling waits when the failure
     may pass (throttling, timeouts, dropped connections); a vanished object or a refusal is
     final at once. Raises :class:`_ReadFailed` with the finding to report."""

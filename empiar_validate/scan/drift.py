@@ -332,13 +332,13 @@ def _in_tilt_range(stated: str | None, present: list[FileRecord]) -> bool:
 
 
 def _is_dir(root: str, rel: str, inside: list[FileRecord]) -> bool:
-    """Whether the set's directory exists: on disk, or for a URL (object stores have no
-    directories) whether any object lies under it."""
+    """Whether the set's directory exists: files lie under it (read from an object store, which
+    has no directories, or from a DVC remote for a directory not pulled), or it is on disk."""
     from empiar_validate.remote import is_url
 
-    if is_url(root):
-        return bool(inside) or not rel
-    return os.path.isdir(os.path.join(root, rel))
+    if inside or not rel:
+        return True
+    return not is_url(root) and os.path.isdir(os.path.join(root, rel))
 
 
 def _count(s: XmlImageSet, summary: Summary, xml_shown: str, out: list[Finding]) -> None:
