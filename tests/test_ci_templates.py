@@ -66,9 +66,14 @@ def runner_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              text=True).stdout.strip()
     Path(purelib, "borrowed-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     probe = subprocess.run([str(py), "-c", "import empiar_validate.cli"], capture_output=True,
-                           cwd=env)
+                           cwd=env, env=_clean_env())
     assert probe.returncode != 0, "the runner must not see the tests' empiar_validate"
     return py
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment without PYTHONPATH: a runner does not see the tests' checkout."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def _expand(text: str, inputs: dict[str, str]) -> str:
@@ -100,7 +105,7 @@ def run_action(cwd: Path, tmp: Path, **with_: str) -> tuple[int, str, dict]:
     code, text = 0, ""
     for step in action["runs"]["steps"]:
         assert step["shell"] == "bash" and "run" in step, step
-        env = dict(os.environ, PATH=path, GITHUB_PATH=str(gh_path),
+        env = dict(_clean_env(), PATH=path, GITHUB_PATH=str(gh_path),
                    GITHUB_OUTPUT=str(gh_output), RUNNER_TEMP=str(tmp))
         env.update({k: _expand(str(v), inputs) for k, v in step.get("env", {}).items()})
         gh_output.write_text("")
@@ -146,7 +151,7 @@ def test_gitlab_template_runs_its_script(lab_repo, runner_python, tmp_path):
     shutil.copytree(lab_repo, repo)
 
     def gitlab(**variables: str) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, **{k: str(v) for k, v in job["variables"].items()})
+        env = dict(_clean_env(), **{k: str(v) for k, v in job["variables"].items()})
         env.update(variables)
         env["PATH"] = os.pathsep.join([str(runner_python.parent), os.environ["PATH"]])
         script = "set -eo pipefail\n" + "\n".join(job["script"])  # GitLab's shell semantics
