@@ -107,7 +107,8 @@ LAYERS: tuple[Layer, ...] = (
         "about `deposition.json`, P130–P132 about checksums.",
     ),
     Layer(
-        "check", "Check (drift)", (("C", 100, 199),), (_P + "scan.drift", _P + "check"),
+        "check", "Check (drift)", (("C", 100, 199),),
+        (_P + "scan.drift", _P + "scan.strict", _P + "check"),
         "Reported by `check` when the entry XML and the data disagree; each finding names the "
         "image set, the field, the XML value (expected) and the disk value (actual), at the XML "
         "element's line. Details in [check.md](check.md).",

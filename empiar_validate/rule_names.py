@@ -191,6 +191,10 @@ NAMES: dict[str, str] = {
     "C111": "dataset-size-drift",
     "C112": "category-drift",
     "C113": "variable-but-uniform",
+    "C114": "derived-pixel-size-changed",
+    "C115": "layout-changed",
+    "C116": "content-changed-size",
+    "C117": "uncovered-images-error",
     # XML parsing and XSD
     "X001": "xml-not-well-formed",
     "X002": "xml-doctype-refused",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,10 +45,12 @@ class Served:
 class _Counting:
     """WSGI middleware: count the body of every GET that is not a listing (no query)."""
 
-    def __init__(self, app: Any, served: Served) -> None:
-        self.app, self.served = app, served
+    def __init__(self, app: Any, served: Served, latency: float = 0.0) -> None:
+        self.app, self.served, self.latency = app, served, latency
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        if self.latency:
+            time.sleep(self.latency)  # a store that is not on the loopback (benchmarks)
         is_object_get = (environ.get("REQUEST_METHOD") == "GET"
                          and not environ.get("QUERY_STRING")
                          and environ.get("PATH_INFO", "/").count("/") >= 2)
@@ -88,9 +91,10 @@ def _boto_credentials() -> dict[str, str]:
 
 
 @contextmanager
-def s3_server() -> Iterator[S3Server]:
-    """Start the server, point the AWS environment at it (``AWS_ENDPOINT_URL``: the way a user
-    points any S3 client at a non-AWS store), stop and restore on exit."""
+def s3_server(latency: float = 0.0) -> Iterator[S3Server]:
+    """Start the server (answering each request ``latency`` seconds late), point the AWS
+    environment at it (``AWS_ENDPOINT_URL``: the way a user points any S3 client at a non-AWS
+    store), stop and restore on exit."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -99,7 +103,7 @@ def s3_server() -> Iterator[S3Server]:
             pass  # one line per request on stderr would drown the test output
 
     served = Served()
-    app = _Counting(DomainDispatcherApplication(create_backend_app), served)
+    app = _Counting(DomainDispatcherApplication(create_backend_app), served, latency)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -98,7 +98,10 @@ def test_uncovered_directory_is_reported(repo):
                 repo / "data" / "extra" / "stray.mrc")
     (repo / "data" / "README.txt").write_text("notes\n", encoding="utf-8")
     code, doc = check(repo)
-    assert code == 0  # a warning, not an error
+    assert code == 1  # an error (docs/ci.md: the drift policy)
+    assert {f["rule"] for f in errors(doc)} == {"C117"}
+    code, doc = check(repo, "--allow-uncovered")
+    assert code == 0  # a warning where work in progress is allowed beside the data
     by_rule = {f["rule"]: f for f in doc["findings"]}
     assert by_rule["C104"]["severity"] == "warning"
     assert by_rule["C104"]["file"].endswith("data/extra")
@@ -198,7 +201,9 @@ def test_hand_edited_xml_values_are_each_reported(repo):
     code, doc = check(repo)
     assert code == 1
     got = {f["rule"]: f for f in doc["findings"]}
-    assert got["C103"]["severity"] == "warning" and got["C103"]["expected"] == "1.3"
+    # scan recorded that the map's pixel size came from its header: a different value is an
+    # error (C114); without that record it would be the warning C103 (test_check_policy.py)
+    assert got["C114"]["severity"] == "error" and got["C114"]["expected"] == "1.3"
     assert got["C109"]["field"] == "pickedParticlesFilePattern"
     assert got["C107"]["severity"] == "error" and got["C107"]["expected"] == "/tomo"
     assert got["C108"]["image_set"] == "Motion-corrected micrographs"
@@ -206,5 +211,5 @@ def test_hand_edited_xml_values_are_each_reported(repo):
     assert got["C111"]["expected"] == "999 GB"
     assert "S110" in got  # the Schematron agrees the directory is wrong
     # the tilt series' files are now covered by no image set
-    assert any(f["rule"] == "C104" and f["file"].endswith("data/tomo")
+    assert any(f["rule"] == "C117" and f["file"].endswith("data/tomo")
                for f in doc["findings"])

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read DVC-tracked files that are not pulled from this DVC remote "
                              "(without NAME: the repository's default remote), by content "
                              "hash, header only")
+    parser.add_argument("--allow-uncovered", action="store_true",
+                        help="image files no image set covers are a warning, not an error "
+                             "(work in progress kept beside the described data)")
     add_jobs_argument(parser)
     add_report_arguments(parser)
 
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read the dataset {shown_root(root)}: {exc}") from None
     report.findings += found
     report.findings += file_problems(records)
-    drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show)
+    drift = compare(tree.getroot(), records, root=root, xml_shown=shown, show=show,
+                    allow_uncovered=args.allow_uncovered)
     report.findings += drift.findings
     code = (tree.getroot().get("accessionCode") or "").strip()
     report.findings = settle(report.findings, accession_code=bool(code))

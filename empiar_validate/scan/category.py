@@ -171,6 +171,13 @@ def gain_references(images: list[FileRecord]) -> list[FileRecord]:
     return named + (shaped if len(shaped) == 1 else [])
 
 
+def gain_named(path: str) -> bool:
+    """True for a name that says gain reference (``*gain*``, ``.gain``): all ``check`` can go
+    by when the file's content is not present (an LFS pointer, an annex link)."""
+    name = posixpath.basename(path).lower()
+    return bool(_GAIN.search(name)) or split_extension(name)[0] == ".gain"
+
+
 def is_gain_reference(rec: FileRecord, movie_shapes: set[tuple[int, int]]) -> bool:
     """A gain reference: a single 2-D image named ``*gain*`` (or ``.gain``), or an unnamed
     single float32 image with the movies' width and height (either orientation).

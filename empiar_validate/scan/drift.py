@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from empiar_validate.empiar import EMPIAR_NS
-from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.findings import Finding, Rule, Severity, rule
 from empiar_validate.model import VARIABLE
 from empiar_validate.records import FileRecord
 from empiar_validate.scan import category as cat
@@ -30,7 +30,9 @@ from empiar_validate.scan.globs import glob_escape, glob_match
 from empiar_validate.scan.group import MAX_LISTED, deepest, rel_directory
 from empiar_validate.scan.patterns import is_within
 from empiar_validate.scan.processing import is_byproduct
+from empiar_validate.scan.provenance import Provenance, read_instruction
 from empiar_validate.scan.slices import counts_fit, slice_stack
+from empiar_validate.scan.strict import layout_issues, pixel_rule, size_issues, uncovered_rule
 from empiar_validate.scan.tilts import per_tilt_series
 from empiar_validate.scan.values import Summary, as_float, dataset_size, same_pixel, summarize
 
@@ -103,6 +105,7 @@ class XmlImageSet:
     line: int | None
     values: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    prov: Provenance | None = None  # what scan derived from the files (None: lenient policy)
 
     @property
     def name(self) -> str:
@@ -132,7 +135,7 @@ def xml_image_sets(root: Any) -> list[XmlImageSet]:
     """Every ``imageSet`` under the entry element (namespaced or not), in document order."""
     out = []
     for i, el in enumerate((c for c in root if _local(c.tag) == "imageSet"), start=1):
-        s = XmlImageSet(i, el.sourceline)
+        s = XmlImageSet(i, el.sourceline, prov=read_instruction(el))
         for child in el:
             name = _local(child.tag)
             if name == "dimensions":
@@ -167,9 +170,11 @@ def compare(
     root: str,
     xml_shown: str,
     show: Callable[[str], str],
+    allow_uncovered: bool = False,
 ) -> Drift:
     """Compare the parsed entry (``root_el``) with the records of the dataset at ``root``
-    (leave the XML itself out of ``records`` when it lies inside the dataset)."""
+    (leave the XML itself out of ``records`` when it lies inside the dataset). Image files no
+    set covers are an error, a warning with ``allow_uncovered``."""
     drift = Drift()
     namespace = root_el.tag[1:].split("}")[0] if str(root_el.tag).startswith("{") else None
     if _local(root_el.tag) != "entry" or namespace not in (NS, None):
@@ -213,7 +218,8 @@ def compare(
         report = _compare_set(s, rel, members, others_home.get(rel, []), root=root,
                               xml_shown=xml_shown, drift=drift, everything=records)
         drift.image_sets.append(report)
-    _uncovered(image_like, others, covered, set_dirs, show, drift)
+    _uncovered(image_like, others, covered, set_dirs, show, drift,
+               uncovered_rule(allow_uncovered, C_UNCOVERED))
     _size(root_el, records, xml_shown, drift)
     return drift
 
@@ -238,8 +244,8 @@ def _members(
     gain_ids = {id(r) for r in gains}
     chosen_ids = {id(r) for r in chosen}
     members = [r for r in chosen if id(r) not in gain_ids]
-    extra_gains = [r for r in candidates
-                   if id(r) not in chosen_ids and cat.is_gain_reference(r, set())]
+    extra_gains = [r for r in candidates if id(r) not in chosen_ids and (
+        cat.is_gain_reference(r, set()) or (is_not_present(r) and cat.gain_named(r.path)))]
     return members, gains + extra_gains
 
 
@@ -320,6 +326,11 @@ def _compare_set(
                   out)
     for element, attr in (("pixelWidth", "pixel_width"), ("pixelHeight", "pixel_height")):
         _pixels(s, element, attr, present, xml_shown, out)
+    # the strict policy on what scan derived: layouts, and sizes under unchanged headers
+    drifted = any(f.image_set == s.name and f.severity is Severity.ERROR for f in out)
+    for r, element, message, actual in (layout_issues(s.prov, present, _listed)
+                                         + size_issues(s.prov, members, drifted, _listed)):
+        out.append(_f(r, s, element, xml_shown, message, actual=actual))
     report["status"] = "checked"
     return report
 
@@ -399,7 +410,7 @@ def _pixels(s: XmlImageSet, element: str, attr: str, present: list[FileRecord],
         if not same_pixel(number, v):
             differing.setdefault(f"{v:.6g}", []).append(path)
     for v, paths in sorted(differing.items()):
-        out.append(_f(C_PIXEL, s, element, xml_shown,
+        out.append(_f(pixel_rule(s.prov, element, C_PIXEL), s, element, xml_shown,
                       f"{element} is {stated} Å in the XML but {len(paths)} of {len(present)} "
                       f"files say {v} Å: " + _listed(paths), actual=v))
 
@@ -435,7 +446,7 @@ def _summary_json(summary: Summary) -> dict[str, object]:
 
 def _uncovered(
     image_like: list[FileRecord], others: list[FileRecord], covered: set[str],
-    set_dirs: set[str], show: Callable[[str], str], drift: Drift,
+    set_dirs: set[str], show: Callable[[str], str], drift: Drift, uncovered: Rule,
 ) -> None:
     images: dict[str, list[str]] = {}
     for r in image_like:
@@ -447,7 +458,7 @@ def _uncovered(
             images.setdefault(posixpath.dirname(r.path), []).append(r.path)
     for d, paths in sorted(images.items()):
         drift.findings.append(Finding.of(
-            C_UNCOVERED, f"{len(paths)} image file(s) in data/{d} covered by no image set: "
+            uncovered, f"{len(paths)} image file(s) in data/{d} covered by no image set: "
             + _listed([posixpath.basename(p) for p in paths]), file=show(d),
         ))
     rest: dict[str, list[str]] = {}

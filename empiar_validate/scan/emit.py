@@ -218,7 +218,10 @@ def _citation(parent: Any, c: Citation) -> None:
 
 
 def _image_set(root: Any, s: ImageSet, gaps: _Gaps) -> None:
+    from empiar_validate.scan.provenance import add_instruction
+
     el = _sub(root, "imageSet")
+    add_instruction(el, s)  # which values came from the files: check's strict policy
     _text(el, "name", s.name, gaps)
     _text(el, "directory", s.directory, gaps)
     _text(el, "category", s.category, gaps)
