@@ -133,3 +133,24 @@ def test_unreachable_remote_is_exit_2_without_secrets(server, dataset, tmp_path,
         s3fs.S3FileSystem.clear_instance_cache()
     assert code == 2 and "cannot" in err
     assert "s3cr3t" not in out + err and "Traceback" not in out + err
+
+
+def test_companions_are_read_too_so_tilt_series_and_metadata_match(server, tmp_path):
+    """The standard test dataset (tilt series with .mdoc/.rawtlt, a STAR file, DM3 squares):
+    the scan of its S3 copy, metadata included, is the scan of the files on disk."""
+    from dataset_builders import build_dataset, depositor_metadata
+
+    root = tmp_path / "data"
+    build_dataset(root, dm=True, bdv=False)
+    client = server.client()
+    client.create_bucket(Bucket="lab-two")
+    upload(client, "lab-two", "entry", root)
+    meta = tmp_path / "metadata.json"
+    meta.write_text(json.dumps(depositor_metadata(dm=True, bdv=False)), encoding="utf-8")
+    code_disk, _, _ = run("scan", root, "--metadata", meta, "-o", tmp_path / "disk.xml", "-q")
+    code_s3, out_s3, _ = run("scan", "s3://lab-two/entry", "--metadata", meta, "-o",
+                             tmp_path / "s3.xml", "-q")
+    assert code_disk == code_s3 == 0, out_s3
+    assert (tmp_path / "s3.xml").read_bytes() == (tmp_path / "disk.xml").read_bytes()
+    code, out, _ = run("check", "s3://lab-two/entry", "--xml", tmp_path / "disk.xml", "-q")
+    assert code == 0, out

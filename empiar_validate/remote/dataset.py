@@ -21,7 +21,7 @@ from empiar_validate.remote.objects import (
 )
 from empiar_validate.remote.ranged import Transfer
 
-__all__ = ["RemoteUnreachable", "read_remote", "shown_url"]
+__all__ = ["RemoteUnreachable", "fetch_small", "read_remote", "shown_url"]
 
 
 def shown_url(url: str) -> str:
@@ -48,3 +48,39 @@ def read_remote(
         rec.problems[:] = [dataclasses.replace(f, file=show(f.file)) if f.file is not None
                            else f for f in rec.problems]
     return records
+
+
+def fetch_small(
+    url: str, rels: list[str], dest: str, *, max_bytes: int, jobs: int | None = None,
+) -> list[str]:
+    """Copy the small text companions ``rels`` (``.mdoc``, ``.rawtlt``, ``.star``: a few KiB,
+    read whole as on disk) from ``url`` into ``dest`` under the same relative paths, so the
+    scan's read stage parses them as it would locally. Objects larger than ``max_bytes`` or
+    unreadable are skipped (the parser then sees no file, as for an unreadable one on disk).
+    Returns the relative paths copied."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from empiar_validate.remote.objects import DEFAULT_JOBS
+
+    fs, root = connect(url)
+    base = root.rstrip("/")
+
+    def one(rel: str) -> str | None:
+        path = f"{base}/{rel}" if rel else base
+        try:
+            if fs.size(path) > max_bytes:
+                return None
+            data = fs.cat_file(path)
+        except Exception:  # vanished, refused...: the companion is simply not there
+            return None
+        target = os.path.join(dest, *rel.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return rel
+
+    if not rels:
+        return []
+    with ThreadPoolExecutor(max_workers=min(jobs or DEFAULT_JOBS, len(rels))) as pool:
+        return [r for r in pool.map(one, rels) if r is not None]

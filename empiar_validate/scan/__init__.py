@@ -79,9 +79,7 @@ def read_dataset(
 
     show = show or shower(root)
     if is_url(root):  # headers read where the data live (RemoteUnreachable: exit 2)
-        from empiar_validate.remote.dataset import read_remote
-
-        return read_remote(root, jobs=jobs, quiet=quiet, show=show), []
+        return _read_remote_dataset(root, jobs=jobs, quiet=quiet, show=show), []
 
     from empiar_validate.headers import read_all
     from empiar_validate.scan.companions import (
@@ -108,6 +106,29 @@ def read_dataset(
     read_companions(root, records)
     interpret(records)  # movies that say "volume" (space group 1) read as the movies they are
     return records, findings
+
+
+def _read_remote_dataset(
+    url: str, *, jobs: int | None, quiet: bool, show: Callable[[str], str],
+) -> list[FileRecord]:
+    """Headers read in the object store; the small companions (tilt files, STAR) fetched
+    whole into a temporary directory and parsed there by the same read stage as on disk."""
+    import tempfile
+
+    from empiar_validate.remote.dataset import fetch_small, read_remote
+    from empiar_validate.scan.companions import (
+        MAX_TEXT_BYTES,
+        TILT_COMPANION_EXTENSIONS,
+        read_companions,
+    )
+
+    records = sorted(read_remote(url, jobs=jobs, quiet=quiet, show=show), key=lambda r: r.path)
+    wanted = [r.path for r in records
+              if r.path.lower().endswith((*TILT_COMPANION_EXTENSIONS, ".star"))]
+    with tempfile.TemporaryDirectory(prefix="empiar-validate-") as tmp:
+        fetch_small(url, wanted, tmp, max_bytes=MAX_TEXT_BYTES, jobs=jobs)
+        read_companions(tmp, records)
+    return records
 
 
 def scan_dataset(
