@@ -609,3 +609,35 @@ def test_hdf5_with_a_user_block_is_recognised(tmp_path):
         fh.create_dataset("data", data=np.zeros((3, 8, 6), dtype=np.float32))
     rec = read_header(path, "ublock.h5")
     assert (rec.format, rec.width, rec.height, rec.depth) == ("HDF5", 6, 8, 3)
+
+
+def test_locate_in_one_pass_agrees_with_the_link_by_link_walk(tmp_path):
+    """Hard links only: one H5Lget_info per prefix and one open; any other link on the way
+    takes the link-by-link walk. Both must agree on every path."""
+    with h5py.File(tmp_path / "links.h5", "w") as f:
+        f.create_dataset("a/b/c/cells", shape=(2, 3, 4), dtype="int16")
+        f["a/soft"] = h5py.SoftLink("/a/b")
+        f["a/b/rel"] = h5py.SoftLink("c")
+        f["a/b/loop"] = h5py.SoftLink("/a/b/loop")
+        f["ext"] = h5py.ExternalLink("elsewhere.h5", "/x/y")
+        f["a/hard"] = f["a/b"]  # a second hard link to the same group
+        f.create_dataset("d", data=np.zeros(3))
+    paths = [b"a", b"a/b/c/cells", b"/a/b/c/cells", b"./a/./b", b"a/soft/c/cells", b"a/b/rel/cells",
+             b"a/b/loop/x", b"ext/y/z", b"ext", b"d/x", b"d", b"missing", b"a/missing/x",
+             b"a/hard/c/cells", b"", b"/"]
+
+    def key(obj):
+        if obj is None or isinstance(obj, h5tree.ExternalTarget):
+            return obj
+        return (type(obj).__name__, h5py.h5i.get_name(obj))
+
+    with h5py.File(tmp_path / "links.h5", "r") as f:
+        root = f.id
+        for path in paths:
+            parts = [p for p in path.split(b"/") if p and p != b"."]
+            slow = h5tree._locate_link_by_link(root, parts) if parts else root
+            assert key(h5tree.locate(root, path)) == key(slow), path
+        assert isinstance(h5tree.locate(root, b"ext/y/z"), h5tree.ExternalTarget)
+        assert h5tree.locate(root, b"d/x") is None
+        cells = h5tree.locate(root, b"a/b/c/cells")
+        assert h5tree.locate(cells, b"x") is None  # not a group: nothing below it

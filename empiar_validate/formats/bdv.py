@@ -195,19 +195,22 @@ def _find_view(
                 setup.cells = dataset_info(cells, f"/{path}/0/cells")
             except H5_ERRORS as exc:
                 unreadable.append((f"/{path}/0/cells", str(exc)))
-        setup.levels = _count_levels(view, budget)
+        setup.levels = _count_levels(view, budget, isinstance(cells, h5d.DatasetID))
         return
 
 
-def _count_levels(view: Any, budget: Budget) -> int:
-    """Consecutive levels 0, 1, ... that hold ``cells`` under one view group."""
+def _count_levels(view: Any, budget: Budget, level0: bool) -> int:
+    """Consecutive levels 0, 1, ... that hold ``cells`` under one view group (``level0``: the
+    caller found ``0/cells`` already)."""
     try:
         links, _ = list_links(view, budget)
     except H5_ERRORS:
         return 0
     present = {int(link.name) for link in links if LEVEL_NAME.fullmatch(link.name)}
     levels = 0
-    while levels in present and open_dataset(view, f"{levels}/cells".encode()) is not None:
+    while levels in present and (
+        (levels == 0 and level0) or open_dataset(view, f"{levels}/cells".encode()) is not None
+    ):
         levels += 1
     return levels
 

@@ -220,11 +220,17 @@ def _check_loader(root: Any, h5_path: str, xml_path: str, record: FileRecord, sh
         ))
     xml_dir = os.path.dirname(os.path.abspath(xml_path))
     base_dir = os.path.join(xml_dir, base_text) if base_relative else base_text
-    here = os.path.realpath(h5_path)
+    here: str | None = None  # realpath of the data file, only when the names differ
+    plain = _without_parent_steps(h5_path)
     for el in [hdf5, *loader.findall("partition/path")]:
         text = (el.text or "").strip()
         if el.get("type") == "relative" and base_relative:
-            if os.path.realpath(os.path.join(base_dir, text)) == here:
+            named = os.path.join(base_dir, text)
+            if plain is not None and _without_parent_steps(named) == plain:
+                return  # the same absolute path, spelled without "..": the same file
+            if here is None:
+                here = os.path.realpath(h5_path)
+            if os.path.realpath(named) == here:
                 return
         elif os.path.basename(text) == os.path.basename(h5_path):
             if el.get("type") != "relative":
@@ -244,6 +250,15 @@ def _check_loader(root: Any, h5_path: str, xml_path: str, record: FileRecord, sh
         f"ImageLoader names {display_path(named)!r}, not {os.path.basename(record.path)!r}",
         file=shown, line=hdf5.sourceline,
     ))
+
+
+def _without_parent_steps(path: str) -> str | None:
+    """The absolute, normalised ``path`` when it has no ``..`` step (then equal strings name
+    the same file, without resolving links); ``None`` otherwise (``..`` after a symbolic link
+    goes where only :func:`os.path.realpath` knows)."""
+    if ".." in path.split(os.sep):
+        return None
+    return os.path.abspath(path)
 
 
 def _xml_setups(root: Any, record: FileRecord, shown: str) -> list[XmlSetup]:

@@ -327,7 +327,28 @@ def locate(root: Any, path: bytes) -> Any | None:
     link stops the walk and is returned, because letting HDF5 resolve it would open a file
     anywhere on this machine.
     """
+    if not isinstance(root, h5g.GroupID):
+        return None
     parts = [p for p in path.split(b"/") if p and p != b"."]
+    if not parts:
+        return root
+    # The common case in one pass: each link on the way is checked with H5Lget_info on the
+    # growing prefix (HDF5 follows only the hard links already checked) and the object is
+    # opened once, at the end, instead of opening every group on the way. A soft, external or
+    # user-defined link anywhere takes the link-by-link walk.
+    prefix = b""
+    try:
+        for part in parts:
+            prefix = prefix + b"/" + part if prefix else part
+            if root.links.get_info(prefix).type != h5l.TYPE_HARD:  # KeyError when absent
+                return _locate_link_by_link(root, parts)
+        return h5o.open(root, prefix)
+    except H5_ERRORS:
+        return None
+
+
+def _locate_link_by_link(root: Any, parts: list[bytes]) -> Any | None:
+    """:func:`locate` one link at a time, resolving soft links and stopping at external ones."""
     trail: list[bytes] = []
     current = root
     hops = 0
