@@ -256,6 +256,8 @@ def _compare_set(
     out = drift.findings
     report: dict[str, object] = {"name": s.name, "directory": s.values.get("directory"),
                                  "files": len(members), "xml": dict(sorted(s.values.items()))}
+    # which XML values came from the files (strict) and which from the metadata; None: no record
+    report["derived_from_files"] = sorted(s.prov.derived) if s.prov is not None else None
     if not _is_dir(root, rel, members + companions):
         out.append(_f(C_NO_DIR, s, "directory", xml_shown,
                       f"directory {s.values.get('directory')} does not exist in the dataset",
