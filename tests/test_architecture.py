@@ -205,3 +205,12 @@ def test_every_arrow_points_down_the_pipeline():
 
 def test_the_package_root_imports_nothing_heavy():
     assert GRAPH["empiar_validate"] <= set()
+
+
+def test_docs_index_names_the_modules_as_they_are():
+    from empiar_validate.tools import modulemap
+
+    committed = modulemap.INDEX.read_text(encoding="utf-8")
+    assert modulemap.updated(committed) == committed, (
+        "docs/index.md's module map is stale: run python -m empiar_validate.tools.modulemap"
+    )
