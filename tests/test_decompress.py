@@ -82,6 +82,7 @@ def test_worker_processes_and_parallel_libraries_agree(tmp_path, budget, monkeyp
     paths.append(epu_movie(tmp_path / "g.tif.gz", frames=7, lam=0.05))
     expected = [5, 6, 7, 7]
     monkeypatch.setattr(decompress, "POOL_MIN_BYTES", 0)  # every file to the pool
+    monkeypatch.setattr(decompress, "PARALLEL_MIN_BYTES", 0)  # and to a parallel decoder
     budget.set_workers(2)
     try:
         assert [read_header(p).depth for p in paths] == expected
@@ -89,6 +90,8 @@ def test_worker_processes_and_parallel_libraries_agree(tmp_path, budget, monkeyp
         decompress.shutdown()
     for p, n in zip(paths, expected, strict=True):  # the parallel decompressors, in-process
         comp = "gzip" if p.suffix == ".gz" else "bzip2"
+        with decompress.open_stream(str(p), comp, threads=2) as fh:
+            assert type(fh).__module__.split(".")[0] in ("rapidgzip", "indexed_bzip2")
         assert decompress.walk_file(str(p), comp, 64 << 20, threads=2).chain.pages == n
 
 

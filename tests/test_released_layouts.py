@@ -132,3 +132,13 @@ def test_10934_gain_reference_does_not_break_the_grid_square_merge(tmp_path):
     [s] = scan_dataset(str(data), quiet=True).image_sets
     assert_derives(s, ENTRY_10934)
     assert not any("gain" in r.path for r in s.files)
+
+
+def test_published_other_values_are_not_compared(tmp_path, run_cli):
+    # "Other" names no voxel type or category to compare the files with: warned (S127), not C102
+    data = build_10511(tmp_path)
+    header = write_header(tmp_path / "10511.xml",
+                          {**ENTRY_10511, "voxelType": "Other", "category": "Other"})
+    code, doc = check(run_cli, data, header)
+    assert (code, errors(doc)) == (0, [])
+    assert {f["rule"] for f in doc["findings"]} >= {"S127"}

@@ -12,11 +12,14 @@ before the offset; this module does that as cheaply as it can and no further:
 - a file of more than :data:`POOL_MIN_BYTES` on disk is handed to a pool of worker
   **processes** (decompression is CPU-bound; one per core), so several movies are
   decompressed at once while the calling threads wait; smaller files never pay for a process;
-- inside a worker the stream is read with a kept parallel decompressor when it is installed
-  (``rapidgzip`` for gzip, ``indexed_bzip2`` for bzip2: the ``compressed`` extra) with the
-  cores the other walks in flight leave idle (one movie alone gets them all), and with the
-  standard library when each file has one core (it is as fast on one thread: 0.27 s of CPU
-  for a 42 MB bzip2 stream here, either way).
+- inside a worker, a file of at least :data:`PARALLEL_MIN_BYTES` on disk (a real K3 movie:
+  hundreds of bzip2 blocks) is read with a kept parallel decompressor when it is installed
+  (``rapidgzip`` for gzip, ``indexed_bzip2`` for bzip2: the ``compressed`` extra) using the
+  cores the other walks in flight leave idle (one movie alone gets them all); smaller files,
+  and every file when each has a core, use the standard library, which is as fast on one
+  thread (measured: 0.27-0.45 s of CPU for a 42 MB bzip2 stream either way, and
+  ``indexed_bzip2`` with two threads on a 1.8 MB file cost 0.5-0.8 s, slower in wall time
+  too on this shared 2-core machine).
 
 No pixel data is kept: only the bytes up to the first IFD's tag values are returned (for vendor
 metadata), and at most :data:`KEEP_BYTES` plus a sliding window are held while walking.
@@ -210,6 +213,7 @@ def walk_file(path: str, compression: str, limit: int, threads: int = 1) -> Stre
 
 
 POOL_MIN_BYTES = 1 << 20  # compressed files smaller than this are walked in the caller
+PARALLEL_MIN_BYTES = 32 << 20  # compressed files from this size get a parallel decoder
 
 
 def walk(path: str, compression: str, size: int) -> StreamWalk:
@@ -221,11 +225,15 @@ def walk(path: str, compression: str, size: int) -> StreamWalk:
     if size < POOL_MIN_BYTES:
         return walk_file(path, compression, _budget)
     if workers <= 1:
-        return walk_file(path, compression, _budget, cores)
+        return walk_file(path, compression, _budget,
+                         cores if size >= PARALLEL_MIN_BYTES else 1)
     with _pool_lock:
         _in_flight += 1
         # cores left idle by the other walks in flight go to this file's decompressor
-        threads = max(1, cores // min(_in_flight, workers))
+        # a parallel decoder splits a stream by blocks (900 kB of bzip2): it pays only for a
+        # large file, and only with the cores the other walks in flight leave idle
+        threads = (max(1, cores // min(_in_flight, workers))
+                   if size >= PARALLEL_MIN_BYTES else 1)
     try:
         return _executor(workers).submit(walk_file, path, compression, _budget,
                                          threads).result()

@@ -85,6 +85,8 @@ C_SIZE = rule(
     "C111", Severity.WARNING, "datasetSize differs from the size of the data",
     "Re-run `empiar-validate scan` so datasetSize matches what will be uploaded.",
 )
+OTHER = "Other"  # a category / voxel type EMPIAR has published for released entries (S127)
+
 C_CATEGORY = rule(
     "C112", Severity.WARNING, "image set category does not fit the files",
     "Check the category in the XML.",
@@ -284,7 +286,7 @@ def _compare_set(
         return report
     present = [r for r in members if r.format is not None]
     if category:
-        conflict = cat.category_conflict(category, members)
+        conflict = None if category == OTHER else cat.category_conflict(category, members)
         if conflict:
             out.append(_f(C_CATEGORY, s, "category", xml_shown,
                           f"category {category!r} does not fit: {conflict}", actual=None))
@@ -314,7 +316,8 @@ def _compare_set(
     else:
         # an unknown frame count (None) is not compared: never "every file has 1"
         _per_file(s, frames, present, lambda r: _int_text(cat.frames_of(r)), xml_shown, out)
-    _per_file(s, "voxelType", present, lambda r: r.voxel_type, xml_shown, out)
+    if s.values.get("voxelType") != OTHER:  # EMPIAR's published "Other" names no type to compare
+        _per_file(s, "voxelType", present, lambda r: r.voxel_type, xml_shown, out)
     _per_file(s, "headerFormat", present, lambda r: r.header_format or r.format, xml_shown, out)
     _per_file(s, "dataFormat", present, lambda r: r.format, xml_shown, out)
     for element, attr in (("imageWidth", "width"), ("imageHeight", "height")):
