@@ -223,5 +223,20 @@ def _read_pooled(
 
 
 def walk_all(paths: Iterable[str]) -> list[WalkEntry]:
-    """Walk every path given on the command line, in the order given."""
+    """Walk every path given on the command line, in the order given (``rel`` relative to
+    each path)."""
     return [e for p in paths for e in walk(p)]
+
+
+def walk_as_typed(paths: Iterable[str]) -> list[WalkEntry]:
+    """:func:`walk_all`, each entry's ``rel`` the path as the user can open it: under the path
+    given, relative to the current directory when that was relative, absolute when it was
+    absolute (``inspect a b`` names ``a/map.mrc`` and ``b/map.mrc``, never two ``map.mrc``)."""
+    out = []
+    for p in paths:
+        given = os.fspath(p)
+        for e in walk(given):
+            e.rel = os.path.normpath(given if e.path == given else os.path.join(given, e.rel))
+            e.rel = e.rel.replace(os.sep, "/")
+            out.append(e)
+    return out

@@ -182,3 +182,18 @@ def test_random_headers_never_reach_the_safety_net(tmp_path: Path) -> None:
         hed.write_bytes(bytes(raw))
         rec = read_header(hed)
         assert "F009" not in rules(rec), rec.problems
+
+
+def test_xmipp_headers_with_nonsense_dates_and_ierror_are_read(tmp_path: Path) -> None:
+    """Xmipp fills the date words and IERROR with whatever is in memory and writes no
+    REALTYPE stamp: the fields that matter (counts, sizes, type) still describe the pair."""
+    hed, _ = write_pair(tmp_path, "xmipp", images=4, realtype=0)
+    raw = bytearray(hed.read_bytes())
+    for r in range(4):
+        for word, value in ((3, -1094795586), (5, 1953719666), (6, -7), (7, 1869488225),
+                            (8, 99), (9, -1), (10, 123456)):
+            struct.pack_into("<i", raw, r * 1024 + (word - 1) * 4, value)
+    hed.write_bytes(bytes(raw))
+    rec = read_header(hed)
+    assert (rec.format, rec.width, rec.height, rec.depth, rec.voxel_type) == (
+        "IMAGIC", 6, 4, 4, "32 BIT FLOAT")

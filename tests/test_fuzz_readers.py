@@ -38,13 +38,14 @@ def inspect_one(case: Case, fmt: str) -> None:
         if doc is None:
             assert good_name in run.out or fmt == "github"  # github lists findings only
             return
-        files = {f["path"]: f for f in doc["files"]}
+        # inspect names files under the path as given (here absolute): key them by the rest
+        files = {f["path"][len(str(tmp)) + 1:]: f for f in doc["files"]}
         assert good_name in files and not files[good_name]["problems"], files.get(good_name)
         names = {p.name for p in Path(tmp).iterdir()}
         for path, record in files.items():
             assert path in names, f"record for {path!r}, not a file of the directory"
             for problem in record["problems"]:
-                assert problem.get("file") == path, problem
+                assert problem.get("file") == record["path"], problem
 
 
 def _target(key: str):  # type: ignore[no-untyped-def]

@@ -28,7 +28,8 @@ def _inspect(root: Path, **env: str) -> tuple[int, dict[str, dict], str]:
     proc = subprocess.run(
         [sys.executable, "-m", "empiar_validate", "inspect", "--format", "json", str(root)],
         capture_output=True, text=True, timeout=120, env={**os.environ, **env})
-    files = {f["path"]: f for f in json.loads(proc.stdout)["files"]}
+    # inspect names files under the path as given (here absolute): key them relative to it
+    files = {os.path.relpath(f["path"], root): f for f in json.loads(proc.stdout)["files"]}
     return proc.returncode, files, proc.stderr
 
 

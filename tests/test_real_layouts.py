@@ -195,3 +195,44 @@ def test_a_directory_matching_nothing_names_the_one_that_does_and_nothing_cascad
     about_movies = [f for f in report["findings"] if f["rule"] in ("M104", "M109")
                     and f.get("image_set") in ("/data/movies", "Micrographs - multiframe (Movies)")]
     assert about_movies == []  # the missing pixel size only follows from the mismatch
+
+
+def _xmipp_spider_stack(path: Path, n: int = 5, size: int = 32) -> Path:
+    """A SPIDER stack as Xmipp writes it (``.stk``): an overall header with ISTACK 2 and
+    MAXIM n, then each image with its own header (IMGNUM 1..n), little-endian float32."""
+    lenbyt = size * 4
+    labrec = -(-1024 // lenbyt)
+    labbyt = labrec * lenbyt
+
+    def header(istack: int, maxim: int, imgnum: int) -> bytes:
+        h = np.zeros(labbyt // 4, np.float32)
+        h[[0, 1, 2, 4, 11, 12, 20, 21, 22, 23, 25, 26]] = (
+            1, size, labrec + size, 1, size, labrec, 1, labbyt, lenbyt, istack, maxim, imgnum)
+        return h.tobytes()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(header(2, n, 0))
+        for i in range(n):
+            fh.write(header(0, 0, i + 1) + np.zeros((size, size), np.float32).tobytes())
+    return path
+
+
+def test_inspect_names_files_as_typed_and_gives_every_named_file_a_record(
+        tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for d in ("a", "b"):
+        layouts.mrc_image(tmp_path / d / "map.mrc", np.zeros((8, 8), np.float32))
+    _xmipp_spider_stack(tmp_path / "c" / "images.stk")
+    (tmp_path / "notes.txt").write_text("hello\n", encoding="utf-8")
+    _, out, _ = run_cli("inspect", "a", "b", "c", "notes.txt", "--format", "json")
+    paths = [f["path"] for f in json.loads(out)["files"]]
+    assert paths == ["a/map.mrc", "b/map.mrc", "c/images.stk", "notes.txt"]
+    stk = json.loads(out)["files"][2]
+    assert (stk["format"], stk["depth"], stk["layout"]) == ("SPIDER", 5, "stack")
+    _, text, _ = run_cli("inspect", "a", "b", "c", "notes.txt")
+    assert "a/map.mrc:" in text and "b/map.mrc:" in text and "c/images.stk: SPIDER" in text
+    assert "notes.txt: not an image file" in text
+    absolute = str(tmp_path / "a")
+    _, out, _ = run_cli("inspect", absolute, "--format", "json")
+    assert [f["path"] for f in json.loads(out)["files"]] == [f"{absolute}/map.mrc"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from empiar_validate.commands.common import add_jobs_argument, add_report_arguments, emit
-from empiar_validate.headers import read_all, walk_all
+from empiar_validate.headers import read_all, walk_as_typed
 from empiar_validate.records import FileRecord
 from empiar_validate.reporting import Report
 
@@ -49,12 +49,17 @@ def run(args: argparse.Namespace) -> int:
         if is_url(group[0]):
             records += _remote_records(group[0], args)
         else:
-            records += read_all(walk_all(group), jobs=args.jobs, quiet=args.quiet)
+            records += read_all(walk_as_typed(group), jobs=args.jobs, quiet=args.quiet)
     chosen = getattr(args, "selection", None)
     if chosen is not None:  # the JSON carries problems inside each file: select them there too
         for r in records:
             r.problems = chosen.apply(r.problems)
-    shown = [r for r in records if args.all or r.format is not None or r.problems]
+    # every file named on the command line gets a record, image or not; files found in a
+    # directory are listed when they are images (or have problems), or with --all
+    named = {os.path.normpath(p).replace(os.sep, "/") for p in args.paths
+             if not os.path.isdir(p)}
+    shown = [r for r in records
+             if args.all or r.format is not None or r.problems or r.path in named]
     report = Report("inspect", [p for r in records for p in r.problems],
                     checked=[r.path for r in records],
                     data={"files": [r.to_dict() for r in shown]}, bare_json=True)

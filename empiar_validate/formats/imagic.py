@@ -108,9 +108,14 @@ class ImagicHeader:
         return self.ifol + 1
 
     def plausible(self) -> bool:
-        """True when counts and dimensions make sense in this byte order."""
-        return (self.ifol >= 0 and abs(self.year) <= MAX_YEAR and 0 < self.lines <= MAX_DIM
+        """True when counts and dimensions make sense in this byte order. The date words do not
+        decide: Xmipp writes nonsense there (and in IERROR); they only break ties."""
+        return (self.ifol >= 0 and 0 < self.lines <= MAX_DIM
                 and 0 < self.pixels <= MAX_DIM and 0 <= self.izlp <= MAX_DIM)
+
+    def dated(self) -> bool:
+        """True when the year word is a year (a tie-breaker between byte orders)."""
+        return abs(self.year) <= MAX_YEAR
 
 
 def parse_header(head: bytes, order: str) -> ImagicHeader:
@@ -135,7 +140,7 @@ def choose_header(head: bytes) -> ImagicHeader | None:
     candidates = [h for h in by_order.values() if h.plausible()]
     if not candidates:
         return None
-    return min(candidates, key=lambda h: (h.lines * h.pixels, h.order))
+    return min(candidates, key=lambda h: (not h.dated(), h.lines * h.pixels, h.order))
 
 
 def partner_path(path: str, ext: str) -> str | None:

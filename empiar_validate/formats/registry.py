@@ -55,8 +55,9 @@ def _hdf5(head: bytes, ext: str) -> bool:
 
 
 def _spider_dat(head: bytes, ext: str) -> bool:
-    """SPIDER files are often named .dat; only a plausible SPIDER header makes those images."""
-    if ext != ".dat":
+    """SPIDER files are often named .dat, and Xmipp names its SPIDER stacks .stk (a name
+    MetaMorph also uses for TIFF stacks): only a plausible SPIDER header makes those SPIDER."""
+    if ext not in (".dat", ".stk"):
         return False
     from empiar_validate.formats.spider import looks_like_spider  # a light module
 
