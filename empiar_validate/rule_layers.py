@@ -80,9 +80,10 @@ LAYERS: tuple[Layer, ...] = (
         "(formats/imagic-spider.md).",
     ),
     Layer(
-        "diffraction", "SMV diffraction frames and ZIP series", (("F", 700, 799),),
-        (_P + "formats.smv", _P + "formats.archive"),
-        "Readers: `formats/smv.py` (F700–F709) and `formats/archive.py` (F710–F719); details in "
+        "diffraction", "SMV and CBF diffraction frames, ZIP series", (("F", 700, 799),),
+        (_P + "formats.smv", _P + "formats.archive", _P + "formats.cbf"),
+        "Readers: `formats/smv.py` (F700–F709), `formats/archive.py` (F710–F719) and "
+        "`formats/cbf.py` (F720–F729); details in "
         "[formats/smv-zip.md](formats/smv-zip.md). SMV is recognised by its text header before "
         "`.img` is taken for IMAGIC; a `.zip` of frames is one series, read from its central "
         "directory and its first member's header, never extracted.",

@@ -125,6 +125,8 @@ NAMES: dict[str, str] = {
     "F710": "zip-unreadable",
     "F711": "zip-encrypted",
     "F712": "zip-mixed-members",
+    "F720": "cbf-header-invalid",
+    "F721": "cbf-type-unknown",
     "G101": "image-size-varies",
     "G102": "pixel-size-varies",
     "G103": "frame-count-varies",

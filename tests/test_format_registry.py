@@ -75,7 +75,7 @@ def test_reader_failure_is_a_finding_for_every_registered_format(tmp_path, monke
                "dm": b"\x00\x00\x00\x04" + bytes(100), "mrc": bytes(1024),
                "imagic": bytes(1024), "spider": bytes(1024),
                "smv": b"{\nHEADER_BYTES=  512;\n}" + bytes(600),
-               "zip": b"PK\x05\x06" + bytes(18)}
+               "zip": b"PK\x05\x06" + bytes(18), "cbf": b"###CBF: VERSION 1.5\n"}
     ext = {r.key: r.extensions[0] for r in registry.READERS}
     assert set(samples) == set(ext)
 

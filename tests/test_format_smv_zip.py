@@ -125,3 +125,45 @@ def test_zip_with_unreadable_first_member(tmp_path):
         zf.writestr("x/a.img", b"not an smv frame and not imagic either" * 40)
     rec = read_header(tmp_path / "bad.zip")
     assert rec.format is None or rules(rec)
+
+
+def write_cbf_fabio(path, width=40, height=30, dtype="int32"):
+    """A PILATUS-style mini-CBF written by fabio (byte-offset compressed)."""
+    import numpy as np
+    from fabio.cbfimage import CbfImage
+
+    header = {"_array_data.header_convention": "PILATUS_1.2",
+              "_array_data.header_contents": "# Detector: PILATUS 6M\r\n"
+                                             "# Pixel_size 172e-6 m x 172e-6 m\r\n"
+                                             "# Exposure_time 0.1 s"}
+    data = (np.arange(width * height) % 50).astype(dtype).reshape(height, width)
+    CbfImage(data=data, header=header).write(str(path))
+    return path
+
+
+def test_cbf_frame_written_by_fabio(tmp_path):
+    rec = read_header(write_cbf_fabio(tmp_path / "frame_0001.cbf"))
+    assert (rec.format, rec.voxel_type, rec.width, rec.height, rec.depth) == (
+        "CBF", "SIGNED 32 BIT INTEGER", 40, 30, 1)
+    assert rec.pixel_width == pytest.approx(1.72e6)  # 172 µm in Å
+    assert rec.problems == []
+
+
+def test_cbf_without_dimensions_or_with_an_odd_type(tmp_path):
+    (tmp_path / "bad.cbf").write_bytes(b"###CBF: VERSION 1.5\ndata_x\n" + b" " * 100)
+    assert rules(read_header(tmp_path / "bad.cbf")) == ["F720"]
+    data = write_cbf_fabio(tmp_path / "t.cbf").read_bytes().replace(
+        b'"signed 32-bit integer"', b'"signed 64-bit integer"')
+    (tmp_path / "t.cbf").write_bytes(data)
+    assert rules(read_header(tmp_path / "t.cbf")) == ["F721"]
+
+
+def test_cbf_series_is_guessed_as_diffraction_images(tmp_path):
+    from empiar_validate.scan import scan_dataset
+
+    (tmp_path / "run1").mkdir()
+    for i in range(3):
+        write_cbf_fabio(tmp_path / "run1" / f"frame_{i:04d}.cbf")
+    [s] = scan_dataset(str(tmp_path), quiet=True).image_sets
+    assert (s.category, s.data_format, s.num_images_or_tilt_series) == (
+        "diffraction images", "CBF", 3)

@@ -98,6 +98,7 @@ READERS: tuple[Reader, ...] = (
     Reader("spider", "spider", (".spi", ".spider"), _spider_dat, 0),
     Reader("smv", "smv", (".smv", ".img"), _smv),
     Reader("zip", "archive", (".zip",), _zip),
+    Reader("cbf", "cbf", (".cbf",), magic(b"###CBF")),
 )
 
 BY_KEY: dict[str, Reader] = {r.key: r for r in READERS}

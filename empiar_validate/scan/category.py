@@ -99,7 +99,7 @@ def file_category(rec: FileRecord, *, tilt_companion: bool = False) -> str | Non
     frames = frames_of(rec)
     if is_volume(rec):
         return SUBTOMOGRAMS if hint == SUBTOMOGRAMS else VOLUMES
-    if rec.format == "SMV" or rec.extra.get("series_frames"):
+    if rec.format in ("SMV", "CBF") or rec.extra.get("series_frames"):
         return DIFFRACTION  # SMV frames and ZIP series of them: EMPIAR's diffraction images
     if tilt_companion or ext in TILT_STACK_EXTENSIONS or (hint == TILT and _many(frames)):
         return TILT
