@@ -125,13 +125,20 @@ def check_output(run: Run, fmt: str) -> Any:
     assert "Traceback" not in run.err, run.err[-2000:]
     run.out.encode("utf-8")  # a lone surrogate raises here, as it would on a real stdout
     run.err.encode("utf-8")
-    if fmt == "json":
-        return json.loads(run.out)
+    if fmt == "json":  # standard JSON: no NaN or Infinity, which strict parsers refuse
+        return json.loads(run.out, parse_constant=_not_json)
     if fmt == "junit":
         from lxml import etree
 
         etree.fromstring(run.out.encode("utf-8"))
+    if fmt == "html":
+        assert run.out.lstrip().lower().startswith("<!doctype html"), run.out[:200]
+        assert not any(c in run.out for c in "\x00\x1b\x7f"), "raw control character in HTML"
     return None
+
+
+def _not_json(name: str) -> None:
+    raise AssertionError(f"{name} in the JSON report: not standard JSON")
 
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
@@ -151,7 +158,7 @@ def workdir() -> Any:
         yield Path(tmp)
 
 
-FORMATS = st.sampled_from(["json", "text", "junit", "github"])
+FORMATS = st.sampled_from(["json", "text", "junit", "github", "html"])
 
 
 # --------------------------------------------------------------------------- mutations
@@ -252,6 +259,7 @@ def reader_seeds() -> dict[str, tuple[Seed, ...]]:
         seeds: dict[str, list[Seed]] = {
             "mrc": _mrc_seeds(work), "tiff": _tiff_seeds(work), "dm": _dm_seeds(),
             "hdf5": _hdf5_seeds(work), "imagic": _imagic_seeds(), "spider": _spider_seeds(),
+            "smv": _smv_seeds(work), "zip": _zip_seeds(work),
         }
     return {k: tuple(v) for k, v in seeds.items()}
 
@@ -415,6 +423,34 @@ def mutated_seed(draw: st.DrawFn, seeds: tuple[Seed, ...]) -> Case:
     data = draw(mutate(seed.content()))
     name, data = draw(wrapped(seed.target, data))
     return Case(seed, name, data)
+
+
+def _smv_seeds(work: Path) -> list[Seed]:
+    from smvfiles import smv_bytes, write_smv_fabio
+
+    out = [_one("SMV ADSC frame (.img)", "frame_00001.img", smv_bytes()),
+           _one("SMV big-endian float (.smv)", "frame.smv",
+                smv_bytes(16, 8, order="big_endian", kind="float"))]
+    try:
+        path = write_smv_fabio(work / "fabio.img")
+        out.append(_one("SMV written by fabio", "fabio.img", path.read_bytes()))
+    except ImportError:
+        pass
+    return out
+
+
+def _zip_seeds(work: Path) -> list[Seed]:
+    import zipfile
+
+    from smvfiles import write_series_zip
+
+    out = [_one("ZIP of SMV frames (deflated)", "series.zip",
+                write_series_zip(work / "series.zip", frames=3).read_bytes())]
+    path = work / "maps.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("maps/one.mrc", _good_mrc())
+    out.append(_one("ZIP of an MRC map (stored)", "maps.zip", path.read_bytes()))
+    return out
 
 
 def write_seed(directory: Path, seed: Seed, name: str, data: bytes) -> None:

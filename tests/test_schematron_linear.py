@@ -57,13 +57,14 @@ def compiled():  # type: ignore[no-untyped-def]
 
 
 def hits(tree: etree._ElementTree, *, fast: bool) -> list[tuple[str, int, str, str]]:
-    old = engine._Libxml2.linear_uniqueness, engine._Libxml2.batch_checks
-    engine._Libxml2.linear_uniqueness = engine._Libxml2.batch_checks = fast
+    cls = engine._Libxml2
+    old = cls.linear_uniqueness, cls.batch_checks, cls.split_unions
+    cls.linear_uniqueness = cls.batch_checks = cls.split_unions = fast
     try:
         return [(h.rule.id, h.element.sourceline or 0, tree.getpath(h.element), h.message)
                 for h in compiled().check(tree)]
     finally:
-        engine._Libxml2.linear_uniqueness, engine._Libxml2.batch_checks = old
+        cls.linear_uniqueness, cls.batch_checks, cls.split_unions = old
 
 
 @settings(max_examples=60, derandomize=True, database=None, deadline=None)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from empiar_validate.decompress import DECOMPRESSION_ERRORS
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats.base import split_extension
 from empiar_validate.records import LAYOUT_IMAGE, FileRecord
@@ -88,8 +89,8 @@ def read(source, record: FileRecord) -> None:  # type: ignore[no-untyped-def]
     try:
         with zipfile.ZipFile(source.path) as archive:
             _read_archive(archive, record, source.read_member)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, *DECOMPRESSION_ERRORS,
+            NotImplementedError, RuntimeError) as exc:  # zlib.error: a damaged deflate stream
         record.problems.append(Finding.of(F_ZIP_CORRUPT, f"{type(exc).__name__}: {exc}",
                                           file=shown))
 
