@@ -207,3 +207,24 @@ def image_set_values(xml: bytes) -> dict[str, dict[str, str]]:
             values[etree.QName(el).localname] = (el.text or "").strip()
         out[values["directory"]] = values
     return out
+
+
+def run(*args: object) -> tuple[int, str]:
+    """``empiar-validate ARGS...`` in-process; (exit code, stdout and stderr together)."""
+    from empiar_validate.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue() + err.getvalue()
+
+
+def scanned_repository(base: Path) -> Path:
+    """A lab's data repository at ``base``: ``data/`` (no DM, no BDV), ``metadata.json`` and the
+    ``entry.xml`` that ``scan`` wrote for them, as the check, policy, LFS and CI tests start."""
+    build_dataset(base / "data", dm=False, bdv=False)
+    meta = base / "metadata.json"
+    meta.write_text(json.dumps(depositor_metadata(dm=False, bdv=False)), encoding="utf-8")
+    code, out = run("scan", base / "data", "--metadata", meta, "-o", base / "entry.xml", "-q")
+    assert code == 0, out
+    return base

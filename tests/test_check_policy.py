@@ -7,40 +7,29 @@ timestamps and new sidecars stay green.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import shutil
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
 import pytest
-from dataset_builders import build_dataset, depositor_metadata, write_movie, write_mrc
-
-from empiar_validate.cli import main
+from dataset_builders import (
+    run,
+    scanned_repository,
+    write_movie,
+    write_mrc,
+)
 
 MOVIES = "Multi-frame movies of the pilus machine"
 MICROGRAPHS = "Motion-corrected micrographs"
 
 
-def run(*args: object) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue() + err.getvalue()
-
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("policy")
-    build_dataset(base / "data", dm=False, bdv=False)
-    meta = base / "metadata.json"
-    meta.write_text(json.dumps(depositor_metadata(dm=False, bdv=False)), encoding="utf-8")
-    code, out = run("scan", base / "data", "--metadata", meta, "-o", base / "entry.xml", "-q")
-    assert code == 0, out
-    return base
+    return scanned_repository(tmp_path_factory.mktemp("policy"))
 
 
 @pytest.fixture

@@ -10,22 +10,17 @@ the check step really runs the installed ``empiar-validate``.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 import yaml
-from dataset_builders import build_dataset, depositor_metadata
-
-from empiar_validate.cli import main
+from dataset_builders import scanned_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow,
@@ -34,23 +29,11 @@ EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 OFFLINE_PIP = "--no-deps --no-build-isolation --no-index"
 
 
-def run(*args: object) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue() + err.getvalue()
-
 
 @pytest.fixture(scope="module")
 def lab_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lab's data repository: data/ and the committed entry.xml."""
-    base = tmp_path_factory.mktemp("lab")
-    build_dataset(base / "data", dm=False, bdv=False)
-    meta = base / "metadata.json"
-    meta.write_text(json.dumps(depositor_metadata(dm=False, bdv=False)), encoding="utf-8")
-    code, out = run("scan", base / "data", "--metadata", meta, "-o", base / "entry.xml", "-q")
-    assert code == 0, out
-    return base
+    return scanned_repository(tmp_path_factory.mktemp("lab"))
 
 
 @pytest.fixture(scope="module")

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from dataset_builders import build_dataset, depositor_metadata
+from dataset_builders import run, scanned_repository
 
-from empiar_validate.cli import main
 from empiar_validate.formats import read_header
 from empiar_validate.lfs import parse_pointer
 
 IMAGE_SUFFIXES = (".mrc", ".mrcs", ".tiff", ".tif", ".map", ".eer")
 
-
-def run(*args: object) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue() + err.getvalue()
 
 
 def pointer_text(content: bytes) -> bytes:
@@ -43,13 +34,7 @@ def to_pointer(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("lfs")
-    build_dataset(base / "data", dm=False, bdv=False)
-    meta = base / "metadata.json"
-    meta.write_text(json.dumps(depositor_metadata(dm=False, bdv=False)), encoding="utf-8")
-    code, out = run("scan", base / "data", "--metadata", meta, "-o", base / "entry.xml", "-q")
-    assert code == 0, out
-    return base
+    return scanned_repository(tmp_path_factory.mktemp("lfs"))
 
 
 @pytest.fixture
