@@ -236,3 +236,14 @@ def test_inspect_names_files_as_typed_and_gives_every_named_file_a_record(
     absolute = str(tmp_path / "a")
     _, out, _ = run_cli("inspect", absolute, "--format", "json")
     assert [f["path"] for f in json.loads(out)["files"]] == [f"{absolute}/map.mrc"]
+
+
+def test_bigdataviewer_pair_is_one_volume_and_check_is_green(tmp_path, run_cli):
+    root = layouts.bdv(tmp_path / "lsm")
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, root, xml)
+    [s] = report["image_sets"]
+    assert (s["category"], s["headerFormat"], s["dataFormat"], s["numImagesOrTiltSeries"],
+            s["framesPerImage"], s["imageWidth"], s["imageHeight"]) == (
+        "reconstructed volumes", "XML", "BIG DATA VIEWER HDF5", 1, 16, 32, 32)
+    assert check_rules(run_cli, root, xml) == []
