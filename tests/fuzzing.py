@@ -259,7 +259,7 @@ def reader_seeds() -> dict[str, tuple[Seed, ...]]:
         seeds: dict[str, list[Seed]] = {
             "mrc": _mrc_seeds(work), "tiff": _tiff_seeds(work), "dm": _dm_seeds(),
             "hdf5": _hdf5_seeds(work), "imagic": _imagic_seeds(), "spider": _spider_seeds(),
-            "smv": _smv_seeds(work), "zip": _zip_seeds(work),
+            "smv": _smv_seeds(work), "zip": _zip_seeds(work), "cbf": _cbf_seeds(work),
         }
     return {k: tuple(v) for k, v in seeds.items()}
 
@@ -437,6 +437,23 @@ def _smv_seeds(work: Path) -> list[Seed]:
     except ImportError:
         pass
     return out
+
+
+def _cbf_seeds(work: Path) -> list[Seed]:
+    """A PILATUS-style mini-CBF written by fabio (byte-offset compressed), as MX software does."""
+    import numpy as np
+
+    try:
+        from fabio.cbfimage import CbfImage
+    except ImportError:
+        return [_one("CBF magic only", "frame.cbf", b"###CBF: VERSION 1.5\r\n" + bytes(64))]
+    header = {"_array_data.header_convention": "PILATUS_1.2",
+              "_array_data.header_contents": "# Detector: PILATUS 6M\r\n"
+                                             "# Pixel_size 172e-6 m x 172e-6 m\r\n"}
+    path = work / "frame_0001.cbf"
+    data = (np.arange(40 * 30) % 50).astype("int32").reshape(30, 40)
+    CbfImage(data=data, header=header).write(str(path))
+    return [_one("CBF written by fabio", "frame_0001.cbf", path.read_bytes())]
 
 
 def _zip_seeds(work: Path) -> list[Seed]:

@@ -72,6 +72,7 @@ test_fuzz_imagic_reader = _target("imagic")
 test_fuzz_spider_reader = _target("spider")
 test_fuzz_smv_reader = _target("smv")
 test_fuzz_zip_reader = _target("zip")
+test_fuzz_cbf_reader = _target("cbf")
 
 
 @pytest.mark.parametrize("fmt", ["json", "text", "junit", "github"])
@@ -89,7 +90,7 @@ def test_damaged_gzip_stream_is_a_finding_and_the_rest_is_reported(fmt: str) -> 
 def fuzz_any_bytes_behind_any_extension(data: bytes) -> None:
     """Raw bytes under every image extension the dispatcher knows (sniffing included)."""
     for ext in (".mrc", ".tif", ".eer", ".dm4", ".h5", ".hed", ".spi", ".dat", ".mrc.gz",
-                ".smv", ".img", ".zip"):
+                ".smv", ".img", ".zip", ".cbf"):
         seed = reader_seeds()["mrc"][0]
         inspect_one(Case(seed, "x" + ext, data), "json")
 
