@@ -10,8 +10,10 @@ def display_path(path: str | bytes | os.PathLike[str]) -> str:
     escaped (a newline in a filename must not break a report line), everything else is kept."""
     if isinstance(path, str) and path.isprintable():
         return path  # the common case; undecodable bytes are surrogates, which are not printable
-    raw = os.fsencode(path)
-    text = raw.decode("utf-8", errors="backslashreplace")
+    try:
+        text = os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate no file name decodes to (metadata text):
+        text = os.fspath(path)  # type: ignore[assignment]  # escaped below as \uXXXX
     out = []
     for ch in text:
         if ch == "\\" or ch.isprintable():

@@ -201,3 +201,24 @@ def test_json_parser_agrees_with_json_loads_and_refuses_what_it_refuses() -> Non
             metaparse.parse_json(bad)
     with pytest.raises(metaparse.TooDeep):
         metaparse.parse_json("[" * 1000 + "]" * 1000)
+
+
+def test_lone_surrogate_in_metadata_never_breaks_package(tmp_path) -> None:
+    """Same class as defect 4 in the package outputs: deposition.json (JSON escape), SUMMARY.md
+    and the plan (visible escapes), and display_path on text no file name decodes to."""
+    from empiar_validate.paths import display_path
+
+    assert display_path("set \ud800") == "set \\ud800"
+    root = _dataset(tmp_path / "ds")
+    meta = tmp_path / "m.json"
+    doc = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "metadata.json")
+                     .read_text(encoding="utf-8"))
+    doc["title"] = "A title with a lone \ud800 surrogate"
+    doc["imagesets"] = [{"name": "set \ud800", "directory": "/data/mics", "details": "x\udfff"}]
+    meta.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "bundle"
+    run = _cli("package", root, "--metadata", meta, "-o", out, "--format", "json")
+    assert run.returncode in (0, 1) and "Traceback" not in run.stderr, run.stderr
+    written = json.loads((out / "deposition.json").read_text(encoding="utf-8"))
+    assert written["title"] == doc["title"]  # the JSON escape reads back as the same text
+    assert "\\ud800" in (out / "SUMMARY.md").read_text(encoding="utf-8")

@@ -30,6 +30,7 @@ from empiar_validate.package.deposition import deposition_json, dump_json, schem
 from empiar_validate.package.inventory import inventory
 from empiar_validate.package.plan import TransferPlan, build_plan, render_summary
 from empiar_validate.paths import display_path, is_inside
+from empiar_validate.textsafe import visible_text
 
 if TYPE_CHECKING:
     from empiar_validate.scan.metadata import MetadataFile
@@ -135,5 +136,5 @@ def build_bundle(
     write_bytes_atomic(os.path.join(out_abs, DEPOSITION_JSON), dump_json(doc))
     write_bytes_atomic(os.path.join(out_abs, SHA256SUMS), format_checksums(sums.sums, "sha256"))
     write_bytes_atomic(os.path.join(out_abs, MD5SUMS), format_checksums(sums.sums, "md5"))
-    write_text_atomic(os.path.join(out_abs, SUMMARY), summary)
+    write_text_atomic(os.path.join(out_abs, SUMMARY), visible_text(summary))  # user text in it
     return Bundle(root_abs, out_abs, result, plan, sums, findings)

@@ -18,6 +18,7 @@ from empiar_validate.acquisition import merge_details
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.model import VARIABLE, ImageSet
 from empiar_validate.scan.merge import REQUIRED_VALUES
+from empiar_validate.textsafe import json_text
 from empiar_validate.vocab import encode_code
 
 # Top-level keys of empiar_deposition.schema.json, in the order the depositor's example uses.
@@ -221,9 +222,10 @@ def schema_findings(doc: Mapping[str, object]) -> list[Finding]:
 
 
 def dump_json(doc: Mapping[str, object]) -> bytes:
-    """Stable bytes: two-space indent, UTF-8 kept readable, a final newline."""
-    return (json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode(
-        "utf-8")
+    """Stable bytes: two-space indent, UTF-8 kept readable, a final newline; a lone surrogate
+    from the metadata is written as its JSON escape (textsafe.py), never an encoding error."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return json_text(text).encode("utf-8")
 
 
 def _json_default(value: object) -> object:
