@@ -10,14 +10,17 @@ links are never followed because they can point anywhere on the reader's machine
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import h5py
-from h5py import h5, h5a, h5d, h5g, h5l, h5o
+from h5py import h5, h5a, h5d, h5f, h5g, h5l, h5o, h5p
 
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats.voxel import voxel_type_of_dtype
@@ -130,29 +133,62 @@ class Listing:
     too_deep: bool = False
 
 
-def open_hdf5(path: str, record: FileRecord) -> Any:
-    """Open ``path`` read-only with h5py, or add F400/F401 and return ``None``.
+_FAPL = threading.local()
 
-    File locking is off: a read-only check must not fail (or block a writer) because another
-    process has the file open, and locks do not work on many network file systems.
+
+def _read_only_fapl() -> Any:
+    """The file access property list ``h5py.File(path, "r", locking=False)`` builds per file
+    (libver earliest..latest, file locking off), built once per thread and reused."""
+    fapl = getattr(_FAPL, "plist", None)
+    if fapl is None:
+        fapl = h5p.create(h5p.FILE_ACCESS)
+        fapl.set_libver_bounds(h5f.LIBVER_EARLIEST, h5f.LIBVER_LATEST)
+        fapl.set_file_locking(False, ignore_when_disabled=False)
+        _FAPL.plist = fapl
+    return fapl
+
+
+@contextlib.contextmanager
+def opened_hdf5(path: str, record: FileRecord) -> Iterator[Any]:
+    """The root group (a ``FileID``) of ``path`` opened read-only, closed on exit with every
+    object still open in it; ``None`` (and F400/F401 on ``record``) when HDF5 cannot open it.
+
+    Low-level ``h5f.open`` with a cached property list does what ``h5py.File(path, "r",
+    locking=False)`` does for reading, without building the list and the high-level object per
+    file (≈ 30 µs of the BigDataViewer reader). File locking is off: a read-only check must
+    not fail (or block a writer) because another process has the file open, and locks do not
+    work on many network file systems.
     """
     try:
-        return h5py.File(path, "r", locking=False)
+        fid = h5f.open(os.fsencode(path), h5f.ACC_RDONLY, fapl=_read_only_fapl())
     except H5_ERRORS as exc:
-        text = h5_message(exc)
-        match = re.search(r"truncated file: eof = (\d+).*?stored_eof = (\d+)", text)
-        if match:
-            record.problems.append(Finding.of(
-                H_TRUNCATED,
-                f"file is truncated: {match.group(1)} bytes on disk, the superblock says "
-                f"{match.group(2)}",
-                file=record.path,
-            ))
-        else:
-            record.problems.append(Finding.of(
-                H_UNOPENABLE, f"HDF5 cannot open the file: {text}", file=record.path,
-            ))
-        return None
+        _report_unopenable(record, exc)
+        yield None
+        return
+    try:
+        yield fid
+    finally:
+        if fid.valid:  # as h5py.File.close: objects in the file first, then the file
+            fid._close_open_objects(h5f.OBJ_LOCAL | ~h5f.OBJ_FILE)
+            fid._close_open_objects(h5f.OBJ_LOCAL | h5f.OBJ_FILE)
+            fid.close()
+
+
+def _report_unopenable(record: FileRecord, exc: BaseException) -> None:
+    """F401 for a truncated file, F400 for anything else HDF5 refuses."""
+    text = h5_message(exc)
+    match = re.search(r"truncated file: eof = (\d+).*?stored_eof = (\d+)", text)
+    if match:
+        record.problems.append(Finding.of(
+            H_TRUNCATED,
+            f"file is truncated: {match.group(1)} bytes on disk, the superblock says "
+            f"{match.group(2)}",
+            file=record.path,
+        ))
+    else:
+        record.problems.append(Finding.of(
+            H_UNOPENABLE, f"HDF5 cannot open the file: {text}", file=record.path,
+        ))
 
 
 def h5_message(exc: BaseException) -> str:

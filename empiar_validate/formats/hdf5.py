@@ -24,7 +24,7 @@ from empiar_validate.formats.h5tree import (
     h5_message,
     layout_for,
     list_links,
-    open_hdf5,
+    opened_hdf5,
     report_external,
     report_unreadable,
     walk,
@@ -64,12 +64,10 @@ def read(source: Source, record: FileRecord) -> None:
             file=record.path,
         ))
         return
-    h5file = open_hdf5(source.path, record)
-    if h5file is None:
-        return
-    with h5file:
+    with opened_hdf5(source.path, record) as root:
+        if root is None:
+            return
         budget = Budget()
-        root = h5file.id
         try:
             links, _ = list_links(root, budget)
         except H5_ERRORS as exc:
