@@ -641,3 +641,36 @@ def test_locate_in_one_pass_agrees_with_the_link_by_link_walk(tmp_path):
         assert h5tree.locate(root, b"d/x") is None
         cells = h5tree.locate(root, b"a/b/c/cells")
         assert h5tree.locate(cells, b"x") is None  # not a group: nothing below it
+
+
+def test_companion_xml_read_by_its_size_up_to_the_bound(tmp_path, monkeypatch):
+    """The XML is read by the size stat gave (not a 64 MiB request per file); a file that grew
+    since stat is still read whole, and nothing past the bound + 1 byte is read."""
+    import os
+
+    doc = tmp_path / "x.xml"
+    doc.write_bytes(b"<SpimData>" + b" " * 5000 + b"</SpimData>")
+    fd = os.open(doc, os.O_RDONLY)
+    try:
+        assert bdv_xml._read_bounded(fd, 10) == doc.read_bytes()  # grew after stat
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(bdv_xml.xmlsafe, "MAX_XML_BYTES", 100)
+    fd = os.open(doc, os.O_RDONLY)
+    try:
+        assert len(bdv_xml._read_bounded(fd, 10)) == 101
+    finally:
+        os.close(fd)
+
+
+def test_hdf5_file_closed_after_the_read(pybdv_files, monkeypatch):
+    """Files are opened with low-level h5f.open; the read leaves no file or object open."""
+    monkeypatch.setenv("EMPIAR_VALIDATE_ISOLATION", "off")
+    before = h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_ALL)
+    rec = read_header(pybdv_files / "bytes.h5", "bytes.h5")
+    assert rec.format == "BIG DATA VIEWER HDF5"
+    assert h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_ALL) == before
+    bad = pybdv_files.parent / "not-hdf5.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    assert "F400" in rules(read_header(bad, "not-hdf5.h5"))
+    assert h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_ALL) == before

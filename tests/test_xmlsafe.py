@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -136,6 +137,25 @@ def test_parser_resolves_nothing_even_without_the_prolog_scan(secret_file):
     assert b"TOP-SECRET" not in etree.tostring(root)
     tree = root.getroottree()
     assert tree.docinfo.internalDTD is not None  # which parse_xml_bytes refuses (X002)
+
+
+def test_reused_thread_parser_still_resolves_nothing(secret_file):
+    """The per-thread parser is built once and reused: after ordinary parses it still reads no
+    entity, and another thread gets a parser of its own (lxml parsers are not thread-safe)."""
+    parser = xmlsafe._thread_parser()
+    for _ in range(3):
+        assert parse_xml_bytes(b"<r><a>1</a></r>", "ok.xml")[0] is not None
+    assert xmlsafe._thread_parser() is parser
+    root = etree.fromstring(xxe_document(secret_file), parser)
+    assert b"TOP-SECRET" not in etree.tostring(root)
+    assert root.getroottree().docinfo.internalDTD is not None
+    assert parse_xml_bytes(xxe_document(secret_file), "x.xml")[0] is None  # still refused
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(xmlsafe._thread_parser()))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not parser
+    assert xmlsafe._thread_parser(remove_comments=True) is not parser
 
 
 def test_utf32_doctype_is_refused_by_the_post_parse_check():
