@@ -96,6 +96,17 @@ def test_inspect_and_check_render_too(tmp_path, run_cli):
     assert code == 0 and html.count("<tr class=image-set>") == 7 and html.count("<img") == 7
 
 
+def test_package_and_validate_render_too(tmp_path, run_cli):
+    """package's report data has "files" as a count, not a list of records: the page still
+    renders (it raised TypeError), one row per image set."""
+    code, html, err = run_cli("package", SAMPLE, "--metadata", META, "-o", tmp_path / "pkg",
+                              "--format", "html")
+    assert code == 0, err
+    assert html.count("<tr class=image-set>") == 7 and "<table id=files>" not in html
+    code, html, err = run_cli("validate", tmp_path / "pkg" / "entry.xml", "--format", "html")
+    assert code == 0 and "id=verdict>OK<" in html, err
+
+
 _PROBE = """<script>
 addEventListener("load", () => {
   const shown = [...document.images].filter(i => i.complete && i.naturalWidth > 0).length;

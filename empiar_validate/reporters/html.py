@@ -160,7 +160,9 @@ def render(report: Report, out: TextIO) -> None:
                 w(f"<h2>{escape(_text(s.get('directory')))}: {escape(_text(s.get('name')))}</h2>"
                   "\n<ul class=findings>\n" + "".join(_finding(f) + "\n" for f in found)
                   + "</ul>\n")
-    files = [f for f in report.data.get("files") or [] if isinstance(f, dict)]
+    # inspect's "files" is a list of records; package's is a count (its plan's total)
+    listed = report.data.get("files")
+    files = [f for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []
     if files and not sets:
         w("<h2>Files</h2>\n<table id=files>\n<tr><th>Path</th><th>Format</th><th>Voxel type"
           "</th><th>Dimensions</th><th>Pixel size (Å)</th><th>Size on disk</th></tr>\n")
