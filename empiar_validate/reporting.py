@@ -89,7 +89,8 @@ def image_set_of(f: Finding) -> str:
     if f.xpath:
         match = _IMAGE_SET_XPATH.match(f.xpath)
         return f"imageSet[{match.group(1)}] of {f.file or '-'}" if match else (f.file or "-")
-    return posixpath.dirname(f.file) if f.file else "-"
+    # a file in the current directory: "." (an empty key printed "(x2 in ; also ...)")
+    return (posixpath.dirname(f.file) or ".") if f.file else "-"
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,8 +68,8 @@ def resolve(items: Iterable[str], origin: str) -> frozenset[str]:
             out.add(item.upper())
         elif item.lower() in by_name:
             out.add(by_name[item.lower()])
-        elif item[:1].isalpha() and item[1:].isdigit() and len(item) < 4 and any(
-                r.startswith(item.upper()) for r in known):
+        elif item[:1].isalpha() and (item[1:].isdigit() or len(item) == 1) and len(item) < 4 \
+                and any(r.startswith(item.upper()) for r in known):  # "S1", and "P" alone
             out.update(r for r in known if r.startswith(item.upper()))
         else:
             raise UsageError(f"{origin}: unknown rule {item!r} (give an id such as S109, a name "
@@ -133,8 +133,9 @@ def selection(select: Sequence[str] | None, ignore: Sequence[str] | None,
         origin = str(path)
         unknown = sorted(set(table) - {"select", "ignore"})
         if unknown:
-            raise UsageError(f"{origin}: unknown key(s) {', '.join(unknown)} in "
-                             f"[tool.{TABLE}] (known: select, ignore)")
+            where = "" if path.name == CONFIG_FILE else f" in [tool.{TABLE}]"
+            raise UsageError(f"{origin}: unknown key(s) {', '.join(unknown)}{where} "
+                             "(known: select, ignore)")
         conf_select = _list(table, "select", origin)
         conf_ignore = _list(table, "ignore", origin) or []
         conf_select_ids = resolve(conf_select, origin) if conf_select is not None else None

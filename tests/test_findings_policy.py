@@ -100,7 +100,19 @@ def test_select_keeps_only_the_selected_rules(run_cli, orcid):
     assert code == 1 and "S101" in out
 
 
-@pytest.mark.parametrize("bad", ["S999", "no-such-rule", "Q1", "S1,"])
+@pytest.mark.parametrize("prefix", ["S", "s", "X"])
+def test_a_one_letter_prefix_selects_a_layer(run_cli, orcid, prefix):
+    """docs/output.md's own examples (`--select S`, `select = ["S", "X", "C"]`, `P`): a letter
+    alone is a prefix (it was a usage error, exit 2)."""
+    code, out, err = run_cli("validate", orcid, "--select", prefix)
+    assert code == (1 if prefix.upper() == "S" else 0) and "unknown rule" not in err
+    assert ("S101" in out) == (prefix.upper() == "S")
+    code, out, err = run_cli("validate", orcid, "--ignore", prefix)
+    assert code in (0, 1) and "unknown rule" not in err
+    assert ("S101" in out) == (prefix.upper() != "S")
+
+
+@pytest.mark.parametrize("bad", ["S999", "no-such-rule", "Q1", "Q", "S1,"])
 def test_unknown_rules_are_usage_errors(run_cli, bad, orcid):
     code, out, err = run_cli("validate", orcid, "--ignore", bad)
     if bad == "S1,":  # an empty item is allowed (a trailing comma); S1 is a prefix
@@ -147,6 +159,7 @@ def test_a_bad_configuration_is_a_usage_error(tmp_path, run_cli, monkeypatch, or
     (tmp_path / ".empiar-validate.toml").write_text('ignores = ["S101"]\n', encoding="utf-8")
     code, _, err = run_cli("validate", orcid)
     assert code == 2 and "ignores" in err
+    assert "[tool.empiar-validate]" not in err  # the keys of this file are at the top level
 
 
 def _repeated(n: int) -> Report:
@@ -169,6 +182,16 @@ def test_repeats_of_a_rule_in_one_image_set_are_one_line():
                         " also data/stacks/s01.mrc, data/stacks/s02.mrc and 9 more)")
     assert lines[2] == "    fix: Set it."
     assert lines[3].endswith("0 error(s), 13 warning(s), 0 info")
+
+
+def test_repeats_in_the_current_directory_name_it(tmp_path, run_cli, monkeypatch):
+    """Two broken XML files given by bare name: the folded line says where ("."), it printed
+    "(x2 in ; also b.xml:1)"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.xml").write_bytes(b"")
+    (tmp_path / "b.xml").write_bytes(b"\xff\xfe<entry")
+    code, out, _ = run_cli("validate", "a.xml", "b.xml")
+    assert code == 1 and "(x2 in .; also " in out and " in ;" not in out
 
 
 def test_different_facts_at_one_place_stay_separate():
