@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from empiar_validate.formats import read_header
+from empiar_validate.formats.decompress import walked_in_workers, worker_count
 from empiar_validate.progress import Tick, progress
 from empiar_validate.records import FileRecord
 from empiar_validate.walk import WalkEntry, walk
@@ -104,6 +105,10 @@ def read_all(
                 tick()
             stats.sequential = len(out)
             return out
+        if jobs is None and any(walked_in_workers(e.rel) for e in items):
+            # compressed movies: seconds of CPU each in worker processes, which the probe and
+            # the hill climbing (built for microsecond reads) would feed one file at a time
+            jobs = max(2, worker_count())
         if jobs is not None:
             return _read_pooled(items, tick, jobs, grow=False, base_rate=0.0, stats=stats)
         out, probe = _read_until_waiting(items, tick)

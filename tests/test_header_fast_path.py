@@ -293,3 +293,26 @@ def test_a_failing_read_in_the_pool_is_raised_in_the_caller(tmp_path, monkeypatc
     monkeypatch.setattr(headers, "record_for", broken)
     with pytest.raises(RuntimeError, match="reader bug"):
         read_all(_entries(tmp_path, 50), jobs=4, quiet=True)
+
+
+def test_compressed_movies_keep_every_worker_process_busy_from_the_start(tmp_path, monkeypatch):
+    """A .tiff.bz2 costs seconds of CPU in a worker process: the probe (one file at a time in
+    this thread) and the hill climbing (50 ms windows) would leave the workers idle."""
+    from empiar_validate.formats import decompress
+
+    for i in range(6):
+        (tmp_path / f"m{i}.tiff.bz2").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    monkeypatch.setattr(decompress, "_workers", 3)
+    stats = headers.PoolStats()
+    records = read_all(walk_all([str(tmp_path)]), quiet=True, stats=stats)
+    assert len(records) == 7
+    assert stats.sequential == 0 and stats.sizes == [3]
+
+
+def test_which_files_are_walked_in_worker_processes():
+    from empiar_validate.formats.decompress import walked_in_workers
+
+    assert walked_in_workers("GridSquare_1/Data/FoilHole_1_fractions.tiff.bz2")
+    assert walked_in_workers("a.TIF.GZ") and walked_in_workers("a.eer.bz2")
+    assert not walked_in_workers("map.mrc.gz") and not walked_in_workers("movie.tiff")

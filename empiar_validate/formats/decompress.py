@@ -63,6 +63,21 @@ def set_workers(n: int | None) -> None:
     _workers = n
 
 
+def worker_count() -> int:
+    """Worker processes the pool runs: what keeps them all busy is this many reads in flight."""
+    return _workers or os.cpu_count() or 1
+
+
+def walked_in_workers(name: str) -> bool:
+    """True for a compressed TIFF movie (``.tiff.bz2``, ``.eer.gz``...), whose frame count is
+    CPU work in a worker process; callers keep :func:`worker_count` of them in flight."""
+    lower = name.lower()
+    for suffix in (".gz", ".bz2"):
+        if lower.endswith(suffix):
+            return lower[: -len(suffix)].endswith((".tif", ".tiff", ".eer"))
+    return False
+
+
 def parse_size(text: str) -> int:
     """``64M``, ``2G``, ``512k``, ``1000000`` -> bytes (binary units); ValueError otherwise."""
     value = text.strip().upper().removesuffix("B").removesuffix("I")
