@@ -247,3 +247,16 @@ def test_bigdataviewer_pair_is_one_volume_and_check_is_green(tmp_path, run_cli):
             s["framesPerImage"], s["imageWidth"], s["imageHeight"]) == (
         "reconstructed volumes", "XML", "BIG DATA VIEWER HDF5", 1, 16, 32, 32)
     assert check_rules(run_cli, root, xml) == []
+
+
+def test_a_misspelt_directory_is_one_m108_naming_the_right_one_and_exits_1(tmp_path, run_cli):
+    root = layouts.relion(tmp_path / "relion")
+    meta = write_meta(tmp_path / "m.json", [{"directory": "/data/movis",
+                                             "category": "('T2', '')"}])
+    code, report = scan_json(run_cli, root, tmp_path / "e.xml", "--metadata", meta)
+    assert code == 1  # the typo is still an error
+    # the entry-level M104s (title, authors: this metadata gives none) are not about the typo
+    errors = [f for f in report["findings"] if f["severity"] == "error"
+              and (f["rule"] != "M104" or f.get("image_set"))]
+    assert [f["rule"] for f in errors] == ["M108"]  # nothing that only follows from the typo
+    assert "'/data/Movies' does (the spelling differs)" in errors[0]["message"]

@@ -4,7 +4,7 @@ EMPIAR stores an entry as ``EMPIAR-NNNNN/data/...`` (the header and metadata bes
 and headers say ``/data/<path under data/>``. A user may point the tool at either the entry root
 or its ``data/`` directory; both must give the same image sets, never ``/data/data/...``. And
 a metadata ``directory`` that matches nothing usually has a near twin that does (another case,
-one level up or down, a ``data/`` too many): saying which is the fix, and every value the
+one level up or down, a ``data/`` too many, a typo): saying which is the fix, and every value the
 mismatch leaves missing follows from it.
 """
 
@@ -62,7 +62,7 @@ def entry_root_finding(given: str, root: str) -> list[Finding]:
 
 def near_directory(rel: str, known: Iterable[str]) -> tuple[str, str] | None:
     """The directory (relative) holding images that ``rel`` most likely means, and how it
-    differs: another case, one level up or down, or a ``data/`` too many."""
+    differs: another case, one level up or down, a ``data/`` too many, or a near spelling."""
     dirs = set(known)
     if rel.startswith("data/") and rel[5:] in dirs:
         return rel[5:], "without the extra data/ (the directory is relative to data/)"
@@ -76,4 +76,20 @@ def near_directory(rel: str, known: Iterable[str]) -> tuple[str, str] | None:
     parent = posixpath.dirname(rel)
     if parent in dirs and parent:
         return parent, "one level up"
-    return None
+    return _misspelt(rel, dirs)
+
+
+def _misspelt(rel: str, dirs: set[str]) -> tuple[str, str] | None:
+    """The one directory whose name is a near spelling of ``rel``'s (``movis`` for ``Movies``,
+    same parent): a typo is the commonest mismatch, and naming the directory is its fix. Two
+    equally near candidates are a guess, so none is named then."""
+    from difflib import SequenceMatcher
+
+    parent, name = posixpath.split(rel.lower())
+    scored = sorted(
+        (-SequenceMatcher(None, name, posixpath.basename(d).lower()).ratio(), d)
+        for d in dirs if d and posixpath.dirname(d).lower() == parent
+    )
+    if not scored or -scored[0][0] < 0.8 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1], "the spelling differs"
