@@ -171,3 +171,14 @@ def test_same_header_different_size_is_content_changed(repo):
     f = the_error(doc)
     assert code == 1 and f["rule"] == "C116" and f["image_set"] == MOVIES
     assert "FoilHole_102_fractions.tiff" in f["message"]
+
+
+def test_a_truncated_file_is_its_own_error_not_also_c116(repo):
+    movie = repo / "data" / "movies" / "FoilHole_102_fractions.tiff"
+    data = movie.read_bytes()
+    movie.write_bytes(data[: len(data) * 3 // 4])  # cut short: the reader reports it (F2xx)
+    code, doc = check(repo)
+    assert code == 1
+    own = [f for f in errors(doc) if f["rule"].startswith("F")]
+    assert own and all("FoilHole_102_fractions.tiff" in f["file"] for f in own)
+    assert [f for f in doc["findings"] if f["rule"] == "C116"] == []

@@ -8,7 +8,8 @@ layouts and their total size (:mod:`empiar_validate.scan.provenance`). Against t
 - a file whose layout changed (a stack became a volume: MRC's space group) is an error (C115);
 - image files that changed size while their headers still give every value the XML states
   mean the content changed: an error (C116) naming the files whose size differs from files
-  with the same header;
+  with the same header (a file with an error of its own, e.g. a truncated TIFF, is not
+  blamed again);
 - image files no image set covers are an error (C117), or the warning C104 with
   ``--allow-uncovered``.
 
@@ -79,7 +80,12 @@ def size_issues(prov: Provenance | None, members: list[FileRecord], other_drift:
     total = sum(r.size or 0 for r in members)
     if total == prov.bytes:
         return []
-    odd = _odd_sizes(members)
+    # a file with an error of its own (a truncated TIFF: F202) already says what is wrong with
+    # it; its headers are not "the same", so C116 blames only the files that read cleanly
+    broken = {r.path for r in members if not r.ok}
+    odd = [p for p in _odd_sizes(members) if p not in broken]
+    if broken and not odd:
+        return []
     who = (listed(odd) if odd else f"the {len(members)} files together")
     return [(C_CONTENT_SIZE, "numImagesOrTiltSeries",
              f"same headers, but {total} bytes instead of the {prov.bytes} scanned: " + who,
