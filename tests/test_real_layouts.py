@@ -157,12 +157,23 @@ def test_relion_project_by_products_left_out_once_and_particles_get_their_star(
     assert sorted(found) == ["/data/Extract/job007/Movies", "/data/MotionCorr/job002/Movies",
                              "/data/Movies"]
     assert [f["rule"] for f in report["findings"]].count("G117") == 1
-    assert "G111" not in rules(report)  # the STAR file is the particles' companion
+    assert "S122" not in rules(report)  # scan's own output passes its own Schematron
     particles = found["/data/Extract/job007/Movies"]
-    assert particles["pickedParticlesFilePattern"] == "data/Extract/job007/particles.star"
+    # the STAR file above the stacks is no pattern (a pattern starts with the set's directory,
+    # S122): it is a file outside every image set, as in check (C105)
+    assert not particles["pickedParticlesFilePattern"]
+    assert "G111" in rules(report)
     assert particles["numImagesOrTiltSeries"] == 15
     assert found["/data/Movies"]["category"] == MULTIFRAME
-    assert check_rules(run_cli, root, xml) == []
+    assert check_rules(run_cli, root, xml) == ["C105"]
+    # a STAR file inside the stacks' directory is their pattern
+    star = root / "Extract" / "job007" / "particles.star"
+    star.rename(root / "Extract" / "job007" / "Movies" / "particles.star")
+    _, report = scan_json(run_cli, root, tmp_path / "e1.xml")
+    assert sets(report)["/data/Extract/job007/Movies"]["pickedParticlesFilePattern"] == (
+        "data/Extract/job007/Movies/particles.star")
+    assert not {"S122", "G111"} & set(rules(report))
+    assert check_rules(run_cli, root, tmp_path / "e1.xml") == []
     # naming the by-products' directory in the metadata includes them
     meta = write_meta(tmp_path / "m.json", [{"directory": "/data/CtfFind/job003/Movies"}])
     _, report = scan_json(run_cli, root, tmp_path / "e2.xml", "--metadata", meta)
@@ -180,7 +191,8 @@ def test_entry_root_and_its_data_directory_give_the_same_xml_and_check_is_green(
     assert "/data/data" not in a.read_text(encoding="utf-8") and "G118" in rules(report)
     header = entry / "EMPIAR-10999.xml"  # the header EMPIAR publishes beside data/
     header.write_bytes(a.read_bytes())
-    assert check_rules(run_cli, entry, header) == ["G118"]  # an info: the entry root is seen
+    # infos: the entry root is seen; particles.star lies above the stacks' directory
+    assert check_rules(run_cli, entry, header) == ["C105", "G118"]
 
 
 def test_a_directory_matching_nothing_names_the_one_that_does_and_nothing_cascades(
@@ -260,3 +272,31 @@ def test_a_misspelt_directory_is_one_m108_naming_the_right_one_and_exits_1(tmp_p
               and (f["rule"] != "M104" or f.get("image_set"))]
     assert [f["rule"] for f in errors] == ["M108"]  # nothing that only follows from the typo
     assert "'/data/Movies' does (the spelling differs)" in errors[0]["message"]
+
+
+def test_power_spectra_beside_the_micrographs_are_left_out_by_check_as_by_scan(
+        tmp_path, run_cli):
+    root = tmp_path / "relion"
+    for i in range(2):  # CTFFIND run in place: mov_0_PS.mrc beside mov_0.mrc
+        layouts.mrc_image(root / "MotionCorr" / "job002" / "Movies" / f"mov_{i}.mrc",
+                          np.zeros((64, 64), np.float32))
+        layouts.mrc_image(root / "MotionCorr" / "job002" / "Movies" / f"mov_{i}_PS.mrc",
+                          np.zeros((32, 32), np.float32))
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, root, xml)
+    [s] = report["image_sets"]
+    assert s["numImagesOrTiltSeries"] == 2 and "G117" in rules(report)
+    assert check_rules(run_cli, root, xml) == []  # was C102 (4 images on disk), imageWidth...
+
+
+def test_a_truncated_mrc_among_movies_is_reported_once_by_its_own_error(tmp_path, run_cli):
+    movies = tmp_path / "ds" / "movies"
+    for i in range(3):
+        layouts.mrc_movie(movies / f"m{i}.mrc", shape=(10, 64, 64), mode=0)
+    (movies / "trunc.mrc").write_bytes((movies / "m0.mrc").read_bytes()[:500])
+    xml = tmp_path / "e.xml"
+    _, report = scan_json(run_cli, tmp_path / "ds", xml)
+    [s] = report["image_sets"]
+    assert s["numImagesOrTiltSeries"] == 3
+    assert [r for r in rules(report) if r[0] in "FG" and r not in ("G107",)] == ["F100"]
+    assert [r for r in check_rules(run_cli, tmp_path / "ds", xml) if r[0] in "CG"] == []

@@ -259,3 +259,13 @@ def annex_size(path: str) -> int | None:
 def is_not_present(record: FileRecord) -> bool:
     """True for a git-annex/DataLad/DVC placeholder whose content has not been fetched."""
     return any(p.rule == F_NOT_PRESENT.id for p in record.problems)
+
+
+def is_counted_image(record: FileRecord) -> bool:
+    """True for an image file scan and check count: a readable image, or an absent annex/DVC
+    placeholder. A file whose header could not be read (an error, and no image size: a
+    truncated MRC) is never counted, so it is neither a second kind of image (G104) nor an
+    uncovered one (C117): its own error (F100...) says why, once."""
+    if record.format is None:
+        return has_image_extension(record.path) and is_not_present(record)
+    return record.ok or record.width is not None

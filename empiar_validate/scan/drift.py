@@ -23,13 +23,14 @@ from empiar_validate.records import FileRecord
 from empiar_validate.scan import category as cat
 from empiar_validate.scan.companions import (
     has_image_extension,
+    is_counted_image,
     is_not_present,
     tilt_infos,
 )
 from empiar_validate.scan.globs import glob_escape, glob_match
 from empiar_validate.scan.group import MAX_LISTED, deepest, rel_directory
 from empiar_validate.scan.patterns import is_within
-from empiar_validate.scan.processing import is_byproduct
+from empiar_validate.scan.processing import is_byproduct, without_byproducts
 from empiar_validate.scan.provenance import Provenance, read_instruction
 from empiar_validate.scan.slices import counts_fit, slice_stack
 from empiar_validate.scan.strict import layout_issues, pixel_rule, size_issues, uncovered_rule
@@ -198,8 +199,7 @@ def compare(
     set_dirs = set(rels.values())
     # As in scan: a corrupt image file is never counted (its own error says why); an absent
     # annex/DVC placeholder is.
-    image_like = [r for r in records if r.format is not None
-                  or (has_image_extension(r.path) and is_not_present(r))]
+    image_like = [r for r in records if is_counted_image(r)]
     others = [r for r in records if r.format is None and not has_image_extension(r.path)]
     by_home: dict[str | None, list[FileRecord]] = {}  # deepest image-set directory -> files
     for r in image_like:
@@ -239,6 +239,7 @@ def _members(
         chosen = [r for r in pool if glob_match(pattern, "data/" + r.path)]
     else:
         chosen = candidates
+    chosen = without_byproducts(chosen)  # as scan: power spectra, thumbnails are no members
     readable = [r for r in chosen if r.format is not None]
     gains = cat.gain_references(readable)
     if len(gains) == len(chosen):  # the set is the gain reference

@@ -29,7 +29,7 @@ from empiar_validate.scan import category as cat
 from empiar_validate.scan.companions import (
     companion_kind,
     has_image_extension,
-    is_not_present,
+    is_counted_image,
     tilt_stem,
 )
 from empiar_validate.scan.companions import tilt_infos as companion_tilts
@@ -148,8 +148,7 @@ def group_records(
     buckets: dict[str, Bucket] = {}
     byproducts: list[str] = []
     for rec in records:
-        is_image = rec.format is not None
-        if not is_image and not (has_image_extension(rec.path) and is_not_present(rec)):
+        if not is_counted_image(rec):
             continue  # a corrupt or unreadable image file is never counted: its error says why
         home = deepest(rec.path, anchor_set)
         if home is None and is_byproduct(rec.path):
@@ -160,7 +159,7 @@ def group_records(
         b = buckets.get(home)
         if b is None:
             b = buckets[home] = Bucket(home, anchored=home in anchor_set)
-        (b.images if is_image else b.unread).append(rec)
+        (b.images if rec.format is not None else b.unread).append(rec)
     _merge_siblings(buckets)
     root_gains = _root_gains(buckets)
     dirs = list(buckets)
@@ -267,15 +266,19 @@ def _merge_siblings(buckets: dict[str, Bucket]) -> None:
 def _link_stars(
     records: list[FileRecord], image_sets: list[ImageSet], uncovered: list[str]
 ) -> list[str]:
-    """Particle and class sets without a STAR file of their own get the one that names their
-    stacks (RELION keeps particles.star above Extract/job*/Movies/); it is then covered."""
+    """Particle and class sets without a STAR file of their own get the one inside their
+    directory that names their stacks; it is then covered. A STAR file above the stacks (RELION
+    keeps particles.star above Extract/job*/Movies/) is not linked: a file pattern starts with
+    the set's directory (S122, as released headers write it), so it stays a file outside every
+    image set (G111) instead of a pattern scan's own Schematron rejects."""
     stars = {r.path: r.companion for r in records if isinstance(r.companion, StarInfo)}
     if not stars:
         return uncovered
     used = set()
     for s in image_sets:
         if s.category in cat.SECTION_COUNTED and not s.picked_particles_file_pattern:
-            star = star_for(s.files, stars)
+            inside = {p: i for p, i in stars.items() if is_within(p, s.rel_dir)}
+            star = star_for(s.files, inside)
             if star is not None:
                 s.picked_particles_file_pattern = "data/" + glob_escape(star)
                 s.companions = sorted({*s.companions, star})

@@ -3,10 +3,12 @@
 A processing project holds images no depositor deposits as an image set of their own: CTF power
 spectra (CTFFIND ``*_PS.mrc``/``.ctf``, Gctf ``.ctf``/``_ctf.mrc``) and thumbnails (Warp,
 cryoSPARC). They are left out of the grouping and reported once (G117), unless the metadata
-names their directory, which includes them. Particle stacks are described the way EMPIAR's
-released headers describe them: with the ``.star`` file that lists them as
-``pickedParticlesFilePattern``, found by reading the STAR file's ``_rlnImageName`` column (in
-the read stage, once) even when it lies above the stacks' directory, as RELION puts it.
+names their directory, which includes them; ``check`` leaves the same files out
+(:func:`without_byproducts`). Particle stacks are described with the ``.star`` file in their
+directory that lists them as ``pickedParticlesFilePattern``, found by reading the STAR file's
+``_rlnImageName`` column (in the read stage, once). One above the stacks' directory (RELION's
+``Extract/job*/particles.star``) is not linked: a file pattern starts with the set's
+directory (S122).
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ class StarInfo:
 def is_byproduct(path: str) -> bool:
     """True for a CTF power spectrum or a thumbnail, by name or directory."""
     return bool(_BYPRODUCT_NAME.search(path) or _BYPRODUCT_DIR.search(posixpath.dirname(path)))
+
+
+def without_byproducts(records: list[FileRecord]) -> list[FileRecord]:
+    """``records`` without the by-products scan leaves out (:func:`is_byproduct`), so ``check``
+    counts what scan counted when a pattern like ``Movies/*.mrc`` also matches the ``*_PS.mrc``
+    beside them. When every record is one, the set describes them (its directory was named in
+    the metadata) and they stay."""
+    kept = [r for r in records if not is_byproduct(r.path)]
+    return kept or records
 
 
 def byproducts_finding(paths: list[str], show: object) -> Finding:
