@@ -13,7 +13,9 @@ growing size, while they are CPU-bound. Once a batch shows the reads waiting on 
 rest go to a pool sized from that batch's wall/CPU ratio, which then grows (doubling) for as
 long as each step makes it at least :data:`GROW_GAIN` faster, measured over short windows, and
 steps back to the best size when it does not (down to one thread when the pool turned out
-slower than reading in the calling thread). Results keep the input order whatever the
+slower than reading in the calling thread). Compressed TIFF movies are the exception: each
+costs seconds of CPU in a decompression worker process, so a dataset holding them is read with
+one thread per worker process from the start. Results keep the input order whatever the
 scheduling, so output is deterministic.
 """
 
