@@ -131,7 +131,8 @@ _STEM_SUFFIXES = frozenset((*TILT_COMPANION_EXTENSIONS, *EXTENSIONS, ".gz", ".bz
 def read_companions(root: str, records: list[FileRecord]) -> None:
     """The read stage for companions: parse every tilt companion and STAR file once into its
     record (``record.companion``), so grouping, acquisition details and ``check`` never open it
-    again."""
+    again; EPU .xml sidecars give their movies a pixel size the movie header lacks."""
+    from empiar_validate.scan.epu import fill_from_sidecars
     from empiar_validate.scan.processing import read_star
 
     for rec in records:
@@ -140,6 +141,7 @@ def read_companions(root: str, records: list[FileRecord]) -> None:
             rec.companion = read_tilt_info(os.path.join(root, rec.path))
         elif lower.endswith(".star"):
             rec.companion = read_star(os.path.join(root, rec.path))
+    fill_from_sidecars(root, records)  # EPU .xml: pixel size for movies that lack one
 
 
 def tilt_infos(records: list[FileRecord]) -> dict[str, TiltInfo]:
