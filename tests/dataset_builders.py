@@ -228,3 +228,15 @@ def scanned_repository(base: Path) -> Path:
     code, out = run("scan", base / "data", "--metadata", meta, "-o", base / "entry.xml", "-q")
     assert code == 0, out
     return base
+
+
+def check(repo: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    """``check repo/data --xml repo/entry.xml --format json -q``: (exit code, the JSON report)."""
+    code, out = run("check", repo / "data", "--xml", repo / "entry.xml", "--format", "json",
+                    "-q", *extra)
+    return code, json.loads(out)
+
+
+def errors(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The error-severity findings of a JSON report."""
+    return [f for f in doc["findings"] if f["severity"] == "error"]

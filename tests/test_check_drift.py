@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dataset_builders import (
+    check,
+    errors,
     run,
     scanned_repository,
     write_movie,
@@ -32,16 +34,6 @@ def repo(pristine: Path, tmp_path: Path) -> Path:
     shutil.copytree(pristine / "data", tmp_path / "data", symlinks=True)
     shutil.copy(pristine / "entry.xml", tmp_path / "entry.xml")
     return tmp_path
-
-
-def check(repo: Path, *extra: str) -> tuple[int, dict]:
-    code, out = run("check", repo / "data", "--xml", repo / "entry.xml", "--format", "json",
-                    "-q", *extra)
-    return code, json.loads(out)
-
-
-def errors(doc: dict) -> list[dict]:
-    return [f for f in doc["findings"] if f["severity"] == "error"]
 
 
 def line_of(xml: Path, needle: str, after: str) -> int:

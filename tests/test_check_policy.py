@@ -7,7 +7,6 @@ timestamps and new sidecars stay green.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dataset_builders import (
+    check,
+    errors,
     run,
     scanned_repository,
     write_movie,
@@ -37,16 +38,6 @@ def repo(pristine: Path, tmp_path: Path) -> Path:
     shutil.copytree(pristine / "data", tmp_path / "data")
     shutil.copy(pristine / "entry.xml", tmp_path / "entry.xml")
     return tmp_path
-
-
-def check(repo: Path, *extra: str) -> tuple[int, dict]:
-    code, out = run("check", repo / "data", "--xml", repo / "entry.xml", "--format", "json",
-                    "-q", *extra)
-    return code, json.loads(out)
-
-
-def errors(doc: dict) -> list[dict]:
-    return [f for f in doc["findings"] if f["severity"] == "error"]
 
 
 def the_error(doc: dict) -> dict:

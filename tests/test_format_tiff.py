@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from tiffwriters import write_camera_tiff, write_tifffile_pages
+from tiffwriters import EER_XML, write_camera_tiff, write_tifffile_pages
 
 from empiar_validate.formats import decompress, read_header, tiff_ifd
 from empiar_validate.formats.units import angstroms_per
@@ -330,15 +330,7 @@ def test_angstroms_per() -> None:
 # --- EER -----------------------------------------------------------------------------------------
 
 
-EER_XML = (
-    '<metadata><item name="commercialName">Falcon 4i</item>'
-    '<item name="exposureTime" unit="s">2.5</item>'
-    '<item name="numberOfFrames">{frames}</item>'
-    '<item name="sensorPixelSize.height" unit="m">7.5e-11</item>'
-    '<item name="sensorPixelSize.width" unit="m">7.5e-11</item>'
-    '<item name="serialNumber">1234</item>'
-    '<item name="totalDose" unit="e/pixel">2.25</item></metadata>'
-)
+# EER_XML (the Falcon 4i metadata page) comes from tests/tiffwriters.py
 
 
 def write_eer(path: Path, frames: int = 5, xml: str | None = None, declared: int | None = None,
