@@ -73,6 +73,8 @@ class FileRecord:
 def _sorted(value: object) -> object:
     """Recursively sort dict keys so JSON output is byte-stable."""
     if isinstance(value, dict):
+        if all(type(k) is str for k in value):  # the usual case: sort the keys themselves
+            return {k: _sorted(value[k]) for k in sorted(value)}
         return {str(k): _sorted(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
         return [_sorted(v) for v in value]

@@ -3,6 +3,7 @@ companion XML. Every file is tiny; no test reads pixel data."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import shutil
@@ -11,11 +12,23 @@ import warnings
 import h5py
 import numpy as np
 import pytest
+from bdvwriters import write_bdv, write_xml
 
 # hdf5: the reader's rules, registered with the real limits (HDF5 files are read in worker
 # processes, so otherwise its first import could come inside a test that patched the limits)
-from empiar_validate.formats import bdv_xml, h5tree, read_header
+from empiar_validate.formats import bdv_xml, h5model, h5tree, read_header, registry
 from empiar_validate.formats import hdf5 as _hdf5  # noqa: F401
+
+
+@pytest.fixture(autouse=True, params=["pure-python", "libhdf5"])
+def hdf5_reader(request, monkeypatch):
+    """Every test runs twice: once as shipped (BigDataViewer files the pure-Python reader of
+    formats/bdv_fast.py covers are read by it, in process) and once with libhdf5 alone, so
+    both readers are held to the same findings."""
+    if request.param == "libhdf5":
+        reader = dataclasses.replace(registry.BY_KEY["hdf5"], fast=None)
+        monkeypatch.setitem(registry.BY_KEY, "hdf5", reader)
+    return request.param
 
 
 def rules(record):
@@ -90,46 +103,6 @@ def test_missing_companion_xml(pybdv_files, tmp_path):
 
 
 # --- BigDataViewer files written by hand ----------------------------------------------------
-
-
-def write_bdv(path, setups, timepoints=(0,), levels=1, data_type=None, res_rows=None,
-              subdivisions=True):
-    """A BDV file by hand: ``setups`` maps setup id -> (zyx shape, stored dtype)."""
-    with h5py.File(path, "w") as f:
-        for sid, (shape, dtype) in setups.items():
-            g = f.create_group(f"s{sid:02d}")
-            rows = res_rows or levels
-            g["resolutions"] = np.ones((rows, 3))
-            if subdivisions:
-                g["subdivisions"] = np.full((rows, 3), 16, dtype="int32")
-            if data_type is not None:
-                g.attrs["dataType"] = data_type
-            for t in timepoints:
-                for lev in range(levels):
-                    s = tuple(max(1, n >> lev) for n in shape)
-                    f.create_dataset(f"t{t:05d}/s{sid:02d}/{lev}/cells", shape=s, dtype=dtype)
-
-
-def write_xml(path, h5name, setups, unit="nm", voxel="1.5 1.5 3", extra=""):
-    """A BigDataViewer XML: ``setups`` maps setup id -> "x y z" size text."""
-    views = "".join(
-        f"<ViewSetup><id>{sid}</id><name>s{sid}</name><size>{size}</size>"
-        f"<voxelSize><unit>{unit}</unit><size>{voxel}</size></voxelSize></ViewSetup>\n"
-        for sid, size in setups.items()
-    )
-    path.write_text(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<SpimData version="0.2">\n'
-        '<BasePath type="relative">.</BasePath>\n'
-        "<SequenceDescription>\n"
-        f'<ImageLoader format="bdv.hdf5"><hdf5 type="relative">{h5name}</hdf5>{extra}'
-        "</ImageLoader>\n"
-        f"<ViewSetups>\n{views}</ViewSetups>\n"
-        '<Timepoints type="range"><first>0</first><last>0</last></Timepoints>\n'
-        "</SequenceDescription>\n"
-        "</SpimData>\n",
-        encoding="utf-8",
-    )
 
 
 def test_hand_written_bdv_with_data_type_and_angstrom(tmp_path):
@@ -486,7 +459,7 @@ def test_too_many_groups_gives_partial_listing(tmp_path, monkeypatch):
         f.create_dataset("a_data", shape=(4, 5), dtype="uint8")
         for i in range(300):
             f.create_group(f"g{i:03d}")
-    monkeypatch.setattr(h5tree, "MAX_OBJECTS", 50)
+    monkeypatch.setattr(h5model, "MAX_OBJECTS", 50)
     rec = read_header(tmp_path / "many.h5", "many.h5")
     assert rules(rec) == ["F403"]
     assert "more than 50" in finding(rec, "F403").message
@@ -497,10 +470,10 @@ def test_too_deep_gives_partial_listing(tmp_path, monkeypatch):
     monkeypatch.setenv("EMPIAR_VALIDATE_ISOLATION", "off")  # patched limits are in-process
     with h5py.File(tmp_path / "deep.h5", "w") as f:
         f.create_dataset("/".join(["d"] * 12) + "/x", shape=(2, 2), dtype="uint8")
-    monkeypatch.setattr(h5tree, "MAX_DEPTH", 8)
+    monkeypatch.setattr(h5model, "MAX_DEPTH", 8)
     rec = read_header(tmp_path / "deep.h5", "deep.h5")
     assert rules(rec) == ["F403", "F407"]
-    monkeypatch.setattr(h5tree, "MAX_DEPTH", 32)
+    monkeypatch.setattr(h5model, "MAX_DEPTH", 32)
     assert rules(read_header(tmp_path / "deep.h5", "deep.h5")) == []
 
 
@@ -509,7 +482,7 @@ def test_listing_is_bounded(tmp_path, monkeypatch):
     with h5py.File(tmp_path / "lots.h5", "w") as f:
         for i in range(12):
             f[f"v{i:02d}"] = np.zeros(3)
-    monkeypatch.setattr(h5tree, "MAX_LISTED", 5)
+    monkeypatch.setattr(h5model, "MAX_LISTED", 5)
     rec = read_header(tmp_path / "lots.h5", "lots.h5")
     assert [d["path"] for d in rec.extra["datasets"]] == [f"/v{i:02d}" for i in range(5)]
     assert rec.extra["datasets_total"] == 12

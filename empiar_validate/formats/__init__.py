@@ -124,6 +124,8 @@ def read_bytes(
     source = Source(path, head, size, compression, ext, read_member=read_member_header,
                     opener=opener)
     try:
+        if BY_KEY[key].fast and opener is None and _fast(BY_KEY[key].fast, source, record):
+            return record
         # a worker process gets a path to open; a remote object's ranged reader stays here
         if BY_KEY[key].isolated and isolation.enabled() and opener is None:
             return isolation.read_isolated(BY_KEY[key].module, source, record)
@@ -239,6 +241,15 @@ def _reader(key: str) -> ModuleType:
         f"empiar_validate.formats.{BY_KEY[key].module}"
     )
     return module
+
+
+def _fast(module: str, source: Source, record: FileRecord) -> bool:
+    """``read_fast`` of a reader's in-process first try (the registry's ``fast``), imported
+    once; True when it filled ``record``."""
+    mod = _modules.get(module)
+    if mod is None:
+        mod = _modules[module] = importlib.import_module(f"empiar_validate.formats.{module}")
+    return bool(mod.read_fast(source, record))
 
 
 def _missing_target(path: str, shown: str) -> Finding:

@@ -9,6 +9,11 @@ level, cells in zyx order. Setup ids are ``%02d``, timepoints ``%05d``. Before b
 types); since then a ``dataType`` string attribute on ``/sNN`` names the type, and its absence
 still means the legacy uint16-as-int16. Voxel sizes live only in the XML
 (``SpimData/SequenceDescription/ViewSetups/ViewSetup/voxelSize``).
+
+The HDF5 side is read through an :class:`~empiar_validate.formats.h5model.Access`: libhdf5 in
+a worker process, or the pure-Python reader of :mod:`empiar_validate.formats.h5meta` in the
+main process for the plain files it covers (:mod:`empiar_validate.formats.bdv_fast`); the same
+code here turns either into the same record and findings.
 """
 
 from __future__ import annotations
@@ -17,26 +22,20 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from h5py import h5d, h5g
-
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats.bdv_xml import B_BROKEN, B_SETUPS_DIFFER, check_companion_xml
-from empiar_validate.formats.h5tree import (
+from empiar_validate.formats.h5model import (
     H5_ERRORS,
     H_ABSURD,
     MAX_LISTED,
     SHOWN,
+    Access,
     Budget,
     DatasetInfo,
     ExternalTarget,
     Link,
-    dataset_info,
-    list_links,
-    locate,
-    open_dataset,
     report_external,
     report_unreadable,
-    small_attr,
 )
 from empiar_validate.formats.voxel import voxel_type_of_dtype
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_VOLUME, FileRecord
@@ -97,30 +96,52 @@ class Setup:
         return tuple(int(n) for n in reversed(self.cells.shape))
 
 
-def looks_like_bdv(root: Any, links: list[Link]) -> bool:
+def looks_like_bdv(acc: Access, root: Any, links: list[Link]) -> bool:
     """True when the root has ``tNNNNN`` groups and an ``sNN`` group with ``resolutions``."""
     if not any(TIME_NAME.fullmatch(link.name) for link in links):
         return False
     setups = [link.name for link in links if SETUP_NAME.fullmatch(link.name)]
-    return any(open_dataset(root, name + b"/resolutions") is not None for name in setups[:8])
+    return any(acc.is_dataset(acc.locate(root, name + b"/resolutions")) for name in setups[:8])
+
+
+@dataclass(slots=True)
+class Layout:
+    """What the HDF5 file holds of the BDV layout, before any finding is drawn from it."""
+
+    setups: list[Setup]
+    timepoints: list[int]
+    unreadable: list[tuple[str, str]]
 
 
 def describe(
-    source: Source, record: FileRecord, root: Any, links: list[Link], budget: Budget
+    acc: Access, source: Source, record: FileRecord, root: Any, links: list[Link], budget: Budget,
 ) -> None:
     """Fill ``record`` from the BDV layout and the companion XML."""
-    record.format = FORMAT_BDV
-    record.header_format = HEADER_FORMAT_BDV
-    setups = _setups(root, links, budget)
+    fill(source, record, gather(acc, root, links, budget))
+
+
+def gather(acc: Access, root: Any, links: list[Link], budget: Budget) -> Layout:
+    """Read the setups, the timepoints and each setup's first view; nothing is reported yet,
+    so a reader that gives up half-way (:mod:`empiar_validate.formats.h5meta`) leaves no
+    trace on the record."""
+    setups = _setups(acc, root, links, budget)
     timepoints = sorted(
         {int(m.group(1)) for link in links if (m := TIME_NAME.fullmatch(link.name))
          and link.name == f"t{int(m.group(1)):05d}".encode()}
     )
-    record.extra["setups"] = len(setups)
-    record.extra["timepoints"] = len(timepoints)
     unreadable: list[tuple[str, str]] = []
     for setup in setups:
-        _find_view(root, setup, timepoints, budget, unreadable)
+        _find_view(acc, root, setup, timepoints, budget, unreadable)
+    return Layout(setups, timepoints, unreadable)
+
+
+def fill(source: Source, record: FileRecord, layout: Layout) -> None:
+    """The record and findings from what :func:`gather` read, and the companion XML."""
+    record.format = FORMAT_BDV
+    record.header_format = HEADER_FORMAT_BDV
+    setups, unreadable = layout.setups, layout.unreadable
+    record.extra["setups"] = len(setups)
+    record.extra["timepoints"] = len(layout.timepoints)
     _check_structure(record, setups)
     first = next((s for s in setups if s.size_xyz is not None), None)
     if first is not None:
@@ -140,7 +161,7 @@ def describe(
     check_companion_xml(source.path, record, setups, first)
 
 
-def _setups(root: Any, links: list[Link], budget: Budget) -> list[Setup]:
+def _setups(acc: Access, root: Any, links: list[Link], budget: Budget) -> list[Setup]:
     """Setups named ``sNN`` at the root, with the shapes of their pyramid metadata."""
     out = []
     for link in links:
@@ -151,22 +172,28 @@ def _setups(root: Any, links: list[Link], budget: Budget) -> list[Setup]:
             budget.exhausted = True
             break
         budget.remaining -= 1
-        group = locate(root, link.name)
-        if not isinstance(group, h5g.GroupID):
+        group = acc.locate(root, link.name)
+        if not acc.is_group(group):
             continue
         setup = Setup(int(m.group(1)), link.name.decode())
-        res = open_dataset(group, b"resolutions")
-        sub = open_dataset(group, b"subdivisions")
-        setup.resolution_shape = tuple(res.shape) if res is not None and res.shape else None
-        setup.subdivision_shape = tuple(sub.shape) if sub is not None and sub.shape else None
-        attr = small_attr(group, "dataType")
+        setup.resolution_shape = _shape(acc, acc.locate(group, b"resolutions"))
+        setup.subdivision_shape = _shape(acc, acc.locate(group, b"subdivisions"))
+        attr = acc.small_attr(group, "dataType")
         setup.data_type = str(attr) if attr is not None else None
         out.append(setup)
     return sorted(out, key=lambda s: s.id)
 
 
+def _shape(acc: Access, obj: Any) -> tuple[int, ...] | None:
+    """The shape of a dataset; ``None`` for anything else and for scalar or null datasets."""
+    if not acc.is_dataset(obj):
+        return None
+    shape = acc.shape(obj)
+    return tuple(shape) if shape else None
+
+
 def _find_view(
-    root: Any, setup: Setup, timepoints: list[int], budget: Budget,
+    acc: Access, root: Any, setup: Setup, timepoints: list[int], budget: Budget,
     unreadable: list[tuple[str, str]],
 ) -> None:
     """The first timepoint holding a view of ``setup``: its level-0 cells and level count."""
@@ -176,40 +203,41 @@ def _find_view(
             return
         budget.remaining -= 1
         path = f"t{t:05d}/{setup.name}"
-        view = locate(root, path.encode())
+        view = acc.locate(root, path.encode())
         if view is None:
             continue
         setup.timepoint = t
         if isinstance(view, ExternalTarget):
             setup.external = view
             return
-        if not isinstance(view, h5g.GroupID):
+        if not acc.is_group(view):
             unreadable.append((f"/{path}", "not a group"))
             return
-        cells = locate(view, b"0/cells")
+        cells = acc.locate(view, b"0/cells")
         if isinstance(cells, ExternalTarget):
             setup.external = cells
             return
-        if isinstance(cells, h5d.DatasetID):
+        level0 = acc.is_dataset(cells)
+        if level0:
             try:
-                setup.cells = dataset_info(cells, f"/{path}/0/cells")
+                setup.cells = acc.dataset_info(cells, f"/{path}/0/cells")
             except H5_ERRORS as exc:
                 unreadable.append((f"/{path}/0/cells", str(exc)))
-        setup.levels = _count_levels(view, budget, isinstance(cells, h5d.DatasetID))
+        setup.levels = _count_levels(acc, view, budget, level0)
         return
 
 
-def _count_levels(view: Any, budget: Budget, level0: bool) -> int:
+def _count_levels(acc: Access, view: Any, budget: Budget, level0: bool) -> int:
     """Consecutive levels 0, 1, ... that hold ``cells`` under one view group (``level0``: the
     caller found ``0/cells`` already)."""
     try:
-        links, _ = list_links(view, budget)
+        links, _ = acc.list_links(view, budget)
     except H5_ERRORS:
         return 0
     present = {int(link.name) for link in links if LEVEL_NAME.fullmatch(link.name)}
     levels = 0
     while levels in present and (
-        (levels == 0 and level0) or open_dataset(view, f"{levels}/cells".encode()) is not None
+        (levels == 0 and level0) or acc.is_dataset(acc.locate(view, f"{levels}/cells".encode()))
     ):
         levels += 1
     return levels

@@ -15,9 +15,11 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lxml import etree
+
 from empiar_validate import xmlsafe
 from empiar_validate.findings import Finding, Severity, rule
-from empiar_validate.formats.h5tree import MAX_DIM, SHOWN
+from empiar_validate.formats.h5model import MAX_DIM, SHOWN
 from empiar_validate.paths import display_path
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_VOLUME, FileRecord
 
@@ -116,7 +118,7 @@ def companion_xml(h5_path: str) -> str | None:
     folder, name = os.path.split(h5_path)
     base = os.path.splitext(name)[0]
     candidates = [base + ".xml"]
-    m = re.fullmatch(r"(.+)-\d+-\d+", base)
+    m = re.fullmatch(r"(.+)-\d+-\d+", base) if base[-1:].isdigit() else None
     if m:
         candidates.append(m.group(1) + ".xml")
     for cand in candidates:
@@ -207,7 +209,7 @@ def _read_bounded(fd: int, size: int) -> bytes:
 def _check_loader(root: Any, h5_path: str, xml_path: str, record: FileRecord, shown: str) -> None:
     """The XML's ImageLoader must be ``bdv.hdf5`` and name this file (or list it as a
     partition), by a relative path."""
-    loader = root.find("SequenceDescription/ImageLoader")
+    loader = _first(root, "SequenceDescription", "ImageLoader")
     if loader is None:
         record.problems.append(Finding.of(
             B_BAD_XML, "no SequenceDescription/ImageLoader element", file=shown,
@@ -220,14 +222,14 @@ def _check_loader(root: Any, h5_path: str, xml_path: str, record: FileRecord, sh
             file=shown, line=loader.sourceline,
         ))
         return
-    hdf5 = loader.find("hdf5")
+    hdf5 = _first(loader, "hdf5")
     if hdf5 is None or not (hdf5.text or "").strip():
         record.problems.append(Finding.of(
             B_WRONG_FILE, "ImageLoader has no <hdf5> element naming the data file",
             file=shown, line=loader.sourceline,
         ))
         return
-    base_el = root.find("BasePath")
+    base_el = _first(root, "BasePath")
     base_text = (base_el.text or ".").strip() if base_el is not None else "."
     base_relative = base_el is None or base_el.get("type", "relative") == "relative"
     if not base_relative:
@@ -239,7 +241,7 @@ def _check_loader(root: Any, h5_path: str, xml_path: str, record: FileRecord, sh
     base_dir = os.path.join(xml_dir, base_text) if base_relative else base_text
     here: str | None = None  # realpath of the data file, only when the names differ
     plain = _without_parent_steps(h5_path)
-    for el in [hdf5, *loader.findall("partition/path")]:
+    for el in [hdf5, *_children(loader, "partition", "path")]:
         text = (el.text or "").strip()
         if el.get("type") == "relative" and base_relative:
             named = os.path.join(base_dir, text)
@@ -281,19 +283,21 @@ def _without_parent_steps(path: str) -> str | None:
 def _xml_setups(root: Any, record: FileRecord, shown: str) -> list[XmlSetup]:
     """Every ``ViewSetup`` with a valid id; invalid ids are findings."""
     out = []
-    for vs in root.iterfind("SequenceDescription/ViewSetups/ViewSetup"):
-        id_text = (vs.findtext("id") or "").strip()
+    for vs in _children(root, "SequenceDescription", "ViewSetups", "ViewSetup"):
+        fields = _first_children(vs)
+        id_text = _text(fields.get("id"))
         if not id_text.isdigit():
             record.problems.append(Finding.of(
                 B_BAD_XML, f"ViewSetup id {id_text!r} is not a number",
                 file=shown, line=vs.sourceline,
             ))
             continue
-        size_el = vs.find("size")
+        size_el = fields.get("size")
         size_text = (size_el.text or "").strip() if size_el is not None else None
-        vox = vs.find("voxelSize")
-        unit = (vox.findtext("unit") or "").strip() if vox is not None else None
-        vox_text = (vox.findtext("size") or "").strip() if vox is not None else None
+        vox = fields.get("voxelSize")
+        vox_fields = _first_children(vox) if vox is not None else {}
+        unit = _text(vox_fields.get("unit")) if vox is not None else None
+        vox_text = _text(vox_fields.get("size")) if vox is not None else None
         out.append(XmlSetup(
             id=int(id_text), line=vs.sourceline,
             size=_ints(size_text), size_text=size_text,
@@ -302,6 +306,35 @@ def _xml_setups(root: Any, record: FileRecord, shown: str) -> list[XmlSetup]:
             voxel_line=vox.sourceline if vox is not None else None,
         ))
     return sorted(out, key=lambda s: s.id)
+
+
+def _children(el: Any, *path: str) -> list[Any]:
+    """The elements ElementPath ``"a/b/c"`` finds below ``el``, in document order, without
+    ElementPath (lxml's is Python code; ``iterchildren(tag)`` filters in C): a tag without a
+    namespace matches only elements in no namespace, as in ElementPath."""
+    level = [el]
+    for tag in path:
+        level = [child for parent in level for child in parent.iterchildren(tag)]
+    return level
+
+
+def _first(el: Any, *path: str) -> Any | None:
+    """``el.find("a/b")``: the first element :func:`_children` finds, or ``None``."""
+    found = _children(el, *path)
+    return found[0] if found else None
+
+
+def _first_children(el: Any) -> dict[str, Any]:
+    """Each child element tag -> its first element (``el.find(tag)`` for every tag at once)."""
+    out: dict[str, Any] = {}
+    for child in el.iterchildren(etree.Element):
+        out.setdefault(child.tag, child)
+    return out
+
+
+def _text(el: Any | None) -> str:
+    """``findtext`` of a found-or-not element, stripped: ``""`` when absent or empty."""
+    return ((el.text if el is not None else None) or "").strip()
 
 
 def _ints(text: str | None) -> tuple[int, ...] | None:

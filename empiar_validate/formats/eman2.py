@@ -6,15 +6,8 @@ import math
 from typing import Any
 
 from empiar_validate.findings import Finding
-from empiar_validate.formats.h5tree import (
-    H_ABSURD,
-    H_NO_IMAGE,
-    dataset_info,
-    fill_dimensions,
-    open_dataset,
-    open_group,
-    small_attr,
-)
+from empiar_validate.formats.h5model import H_ABSURD, H_NO_IMAGE, fill_dimensions
+from empiar_validate.formats.h5tree import dataset_info, open_dataset, open_group, small_attr
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
 

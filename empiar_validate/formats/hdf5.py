@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from empiar_validate.findings import Finding, Severity, rule
-from empiar_validate.formats import bdv, eman2, h5tree
-from empiar_validate.formats.h5tree import (
+from empiar_validate.formats import bdv, eman2, h5model
+from empiar_validate.formats.h5model import (
     H5_ERRORS,
     H_ABSURD,
     H_NO_IMAGE,
@@ -21,14 +21,11 @@ from empiar_validate.formats.h5tree import (
     Budget,
     Listing,
     fill_dimensions,
-    h5_message,
     layout_for,
-    list_links,
-    opened_hdf5,
     report_external,
     report_unreadable,
-    walk,
 )
+from empiar_validate.formats.h5tree import LIBHDF5, h5_message, list_links, opened_hdf5, walk
 from empiar_validate.records import FileRecord
 
 if TYPE_CHECKING:
@@ -43,8 +40,8 @@ H_COMPRESSED = rule(
 )
 H_LIMIT = rule(
     "F403", Severity.WARNING, "HDF5 structure exceeds the traversal limit: listing is partial",
-    f"The file has more than {h5tree.MAX_OBJECTS} links or groups nested deeper than "
-    f"{h5tree.MAX_DEPTH}; "
+    f"The file has more than {h5model.MAX_OBJECTS} links or groups nested deeper than "
+    f"{h5model.MAX_DEPTH}; "
     "check it is the file you meant to deposit, or describe its image dataset by hand.",
 )
 H_AMBIGUOUS = rule(
@@ -75,8 +72,8 @@ def read(source: Source, record: FileRecord) -> None:
                 H_UNREADABLE, f"root group: {h5_message(exc)}", file=record.path,
             ))
             return
-        if bdv.looks_like_bdv(root, links):
-            bdv.describe(source, record, root, links, budget)
+        if bdv.looks_like_bdv(LIBHDF5, root, links):
+            bdv.describe(LIBHDF5, source, record, root, links, budget)
         elif eman2.looks_like_eman2(root):
             eman2.describe(record, root)
         else:
@@ -84,7 +81,7 @@ def read(source: Source, record: FileRecord) -> None:
             _describe_generic(record, listing)
         if budget.exhausted:
             record.problems.append(Finding.of(
-                H_LIMIT, f"more than {h5tree.MAX_OBJECTS} links; only the first were examined",
+                H_LIMIT, f"more than {h5model.MAX_OBJECTS} links; only the first were examined",
                 file=record.path,
             ))
 
@@ -124,17 +121,17 @@ def _summary(what: str, listing: Listing) -> str:
 
 def _report_listing(record: FileRecord, listing: Listing) -> None:
     """Put the listing in ``record.extra`` (bounded) and its problems in findings."""
-    record.extra["datasets"] = [d.to_dict() for d in listing.datasets[:h5tree.MAX_LISTED]]
+    record.extra["datasets"] = [d.to_dict() for d in listing.datasets[:h5model.MAX_LISTED]]
     record.extra["datasets_total"] = len(listing.datasets)
     if listing.soft_links:
         record.extra["soft_links"] = sorted(listing.soft_links, key=lambda x: x["path"])[
-            :h5tree.MAX_LISTED
+            :h5model.MAX_LISTED
         ]
     report_external(record, listing.external_links, "")
     report_unreadable(record, listing.unreadable)
     if listing.too_deep:
         record.problems.append(Finding.of(
-            H_LIMIT, f"groups nested deeper than {h5tree.MAX_DEPTH} levels were not entered",
+            H_LIMIT, f"groups nested deeper than {h5model.MAX_DEPTH} levels were not entered",
             file=record.path,
         ))
     absurd = [d for d in listing.datasets if d.implausible]

@@ -25,7 +25,10 @@ class Reader:
     head goes to this reader even if no sniff recognised it (formats without magic bytes, and
     old MRC files without the ``MAP`` stamp), and the reader checks plausibility itself.
     ``isolated`` readers run in a worker process (libhdf5 parses untrusted bytes in C: a crash
-    or a hang must cost one file, not the run; formats/isolation.py).
+    or a hang must cost one file, not the run; formats/isolation.py). ``fast`` names a module
+    whose ``read_fast(source, record) -> bool`` runs first, in this process, and reads the
+    files it fully covers without the reader (pure-Python BigDataViewer, formats/bdv_fast.py);
+    ``False`` leaves the record untouched and the reader runs as usual.
     """
 
     key: str
@@ -34,6 +37,7 @@ class Reader:
     sniff: Sniff | None
     extension_min_bytes: int | None = None
     isolated: bool = False  # read in a worker process (formats/isolation.py): C parsers
+    fast: str | None = None  # in-process first try for the files it covers (no C parser)
 
 
 def magic(*prefixes: bytes, at: int = 0) -> Sniff:
@@ -90,7 +94,7 @@ def _mrc(head: bytes, ext: str) -> bool:
 READERS: tuple[Reader, ...] = (
     Reader("tiff", "tiff", (".tif", ".tiff", ".eer", ".gain"),
            magic(b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")),
-    Reader("hdf5", "hdf5", (".h5", ".hdf5", ".hdf"), _hdf5, isolated=True),
+    Reader("hdf5", "hdf5", (".h5", ".hdf5", ".hdf"), _hdf5, isolated=True, fast="bdv_fast"),
     Reader("dm", "dm", (".dm3", ".dm4"), magic(b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")),
     Reader("mrc", "mrc",
            (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".preali", ".ccp4"), _mrc, 1024),
