@@ -436,3 +436,42 @@ def test_what_libhdf5_refuses_or_reads_otherwise_is_left_to_it(
     mutated_doc = mutated.to_dict()
     clean["path"] = mutated_doc["path"]
     assert mutated_doc != clean, "libhdf5 reads the mutated file as the original"
+
+
+def test_hostile_lengths_are_refused_before_any_large_read(corpus: Path, tmp_path: Path) -> None:
+    """A continuation block claiming 8 GiB in a (sparse) 16 GiB file: the reader refuses it
+    instead of reading it; libhdf5 gets the file."""
+    original = Path(_path(corpus, "continuation blocks"))
+    data = bytearray(original.read_bytes())
+    s00 = _address(original, b"s00")
+    at = _message(data, s00, 0x10)
+    struct.pack_into("<Q", data, at + 8, 8 << 30)
+    struct.pack_into("<Q", data, 24 + 16, 16 << 30)  # the superblock's end of file
+    path = tmp_path / "huge.h5"
+    with open(path, "wb") as out:
+        out.write(bytes(data))
+        out.truncate(16 << 30)  # sparse: no disk used
+    original_pread = os.pread
+    asked: list[int] = []
+
+    def pread(fd: int, n: int, offset: int) -> bytes:
+        asked.append(n)
+        return original_pread(fd, n, offset)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(h5meta.os, "pread", pread)
+    try:
+        assert _pure(str(path))[0] is False
+    finally:
+        mp.undo()
+    assert max(asked) <= h5meta.HEAD_BYTES
+
+
+def test_nested_variable_length_types_are_refused_without_recursion() -> None:
+    from empiar_validate.formats import h5messages
+
+    vlen = bytes([0x19, 0x01, 0x00, 0x00]) + struct.pack("<I", 16)
+    with pytest.raises(h5messages.Unsupported):
+        h5messages.datatype(vlen * 5000)  # a vlen of a vlen of ... would recurse 5,000 deep
+    char = bytes([0x10, 0x00, 0x00, 0x00]) + struct.pack("<IHH", 1, 0, 8)
+    assert h5messages.datatype(vlen + char).kind == "T"

@@ -107,7 +107,8 @@ def datatype(msg: bytes) -> DType:
             return DType(f"float{8 * size}", "f", size)
     elif cls == 3 and size > 0 and bits0 & 0x0F <= 2 and bits0 >> 4 <= 1 and not bits1 | bits2:
         return DType("string", "S", size)
-    elif cls == 9 and bits0 & 0x0F == 1 and bits0 >> 4 <= 2 and bits1 <= 1 and not bits2:
+    elif (cls == 9 and bits0 & 0x0F == 1 and bits0 >> 4 <= 2 and bits1 <= 1 and not bits2
+          and msg[8] & 0x0F in (0, 3)):  # a base type that is not itself variable-length
         base = datatype(msg[8:])  # variable-length string: 8-bit characters
         if size == 16 and base.kind in "uS" and base.itemsize == 1:
             return DType("vlen string", "T", size)

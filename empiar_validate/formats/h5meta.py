@@ -56,6 +56,7 @@ SIGNATURE = b"\x89HDF\r\n\x1a\n"
 HEAD_BYTES = 16_384  # read with the superblock: small files' metadata in one system call
 MAX_BLOCKS = 64  # object header blocks (continuations) per object
 MAX_MESSAGES = 4_096  # header messages per object
+MAX_BLOCK_BYTES = 1 << 20  # one object header block (h5py writes a few hundred bytes)
 MAX_BTREE_DEPTH = 16
 MAX_NODES = 4_096  # B-tree nodes per group
 MAX_HEAP_BYTES = 1 << 24  # local heap (link names) of one group
@@ -373,7 +374,7 @@ class PureHdf5:
         """Read a version 1 object header and its continuation blocks (bounded), and check its
         messages as libhdf5 does when it opens the object."""
         version, reserved, count, _, size = _OH_V1.unpack_from(*self._bytes(address, 16))
-        if version != 1 or reserved or count > MAX_MESSAGES or size % 8:
+        if version != 1 or reserved or count > MAX_MESSAGES or size % 8 or size > MAX_BLOCK_BYTES:
             raise Unsupported("object header")
         blocks = [(address + 16, size)]
         found: dict[int, bytes] = {}
@@ -397,7 +398,7 @@ class PureHdf5:
                 msg = buf[data:at]
                 if kind == CONTINUATION:
                     block = struct.unpack_from("<QQ", msg)
-                    if block[1] == 0 or block[1] % 8:
+                    if block[1] == 0 or block[1] % 8 or block[1] > MAX_BLOCK_BYTES:
                         raise Unsupported("continuation block")
                     blocks.append(block)
                 elif kind == ATTRIBUTE:
