@@ -476,3 +476,110 @@ def test_nested_variable_length_types_are_refused_without_recursion() -> None:
         h5messages.datatype(vlen * 5000)  # a vlen of a vlen of ... would recurse 5,000 deep
     char = bytes([0x10, 0x00, 0x00, 0x00]) + struct.pack("<IHH", 1, 0, 8)
     assert h5messages.datatype(vlen + char).kind == "T"
+
+
+# --- found in review: padding of fixed-length strings, and work that repeats ----------------
+
+
+def _data_type_attribute(path: Path, value: bytes, pad: int) -> None:
+    """A BigDataViewer file whose /s00@dataType is a fixed-length string of padding ``pad``,
+    written through h5py's low-level API (as other writers may store it)."""
+    _bdv(path)
+    with h5py.File(path, "a") as f:
+        tid = h5py.h5t.C_S1.copy()
+        tid.set_size(len(value))
+        tid.set_strpad(pad)
+        space = h5py.h5s.create(h5py.h5s.SCALAR)
+        aid = h5py.h5a.create(f["s00"].id, b"dataType", tid, space)
+        aid.write(np.array(value, dtype=f"S{len(value)}"), mtype=tid)
+
+
+@pytest.mark.parametrize(("value", "pad", "covered"), [
+    (b"uint16\0\0", h5py.h5t.STR_NULLPAD, True),
+    (b"uint16\0\0", h5py.h5t.STR_NULLTERM, True),
+    (b"uint16", h5py.h5t.STR_SPACEPAD, True),
+    (b"uint16  ", h5py.h5t.STR_SPACEPAD, False),  # libhdf5 strips the spaces
+    (b"uint16\0xy", h5py.h5t.STR_NULLTERM, False),  # libhdf5 stops at the first NUL
+    (b"\0uint16", h5py.h5t.STR_NULLPAD, False),
+])
+def test_fixed_length_strings_whose_padding_matters_are_left_to_libhdf5(
+    tmp_path: Path, value: bytes, pad: int, covered: bool,
+) -> None:
+    path = tmp_path / "padded.h5"
+    _data_type_attribute(path, value, pad)
+    got, record = _pure(str(path))
+    assert got is covered
+    if covered:
+        assert record.to_dict() == _libhdf5(str(path)).to_dict()
+        assert record.extra["bdv_data_type"] == "uint16"
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[object]:
+    """Record the first argument of every call of ``owner.name``."""
+    calls: list[object] = []
+    original = getattr(owner, name)
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(args[1] if len(args) > 1 else args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
+def test_a_group_linked_under_many_names_is_decoded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One setup group with 50 attributes hard-linked as s00...s39: its attributes are decoded
+    once, not once per name (40 x 51 decodes would let a hostile file cost minutes)."""
+    path = tmp_path / "linked.h5"
+    _bdv(path)
+    with h5py.File(path, "a") as f:
+        for i in range(50):
+            f["s00"].attrs[f"a{i:02d}"] = i
+        f["s00"].attrs["dataType"] = "uint16"
+        for i in range(1, 40):
+            f[f"s{i:02d}"] = f["s00"]
+    decoded = _counting(monkeypatch, h5meta, "attribute")
+    got, record = _pure(str(path))
+    assert got and record.to_dict() == _libhdf5(str(path)).to_dict()
+    assert len(decoded) == 51
+
+
+def test_a_link_table_shared_by_many_groups_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40 setup groups whose symbol table messages all point at the root's B-tree and heap
+    (hand-made): the table is walked once, and the record is still libhdf5's."""
+    path = tmp_path / "shared.h5"
+
+    def setups_sharing_the_roots_datasets(f: h5py.File) -> None:
+        f["resolutions"] = np.ones((1, 3))  # found in every setup once they share the table
+        f["subdivisions"] = np.ones((1, 3))
+        f.create_dataset("t00000/s00/0/cells", shape=(5, 6, 8), dtype="uint16")
+        for i in range(40):
+            f.create_group(f"s{i:02d}")
+
+    _fresh(path, setups_sharing_the_roots_datasets)
+    data = bytearray(path.read_bytes())
+    root_table = struct.unpack_from("<QQ", data, 24 + 32 + 24)
+    for i in range(40):
+        at = _message(data, _address(path, f"s{i:02d}".encode()), 0x11)
+        struct.pack_into("<QQ", data, at, *root_table)
+    path.write_bytes(bytes(data))
+    walked = _counting(monkeypatch, h5meta.PureHdf5, "_symbol_table")
+    got, record = _pure(str(path))
+    assert got and record.to_dict() == _libhdf5(str(path)).to_dict()
+    assert len(walked) <= 4  # the root's (shared), t00000, t00000/s00, t00000/s00/0
+
+
+def test_all_the_reads_of_a_file_are_bounded(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = _path(corpus, "pybdv")
+    assert _pure(path)[0] is True
+    monkeypatch.setattr(h5meta, "MAX_READS", 10)
+    assert _pure(path) == (False, FileRecord(path=path))
+    monkeypatch.undo()
+    monkeypatch.setattr(h5meta, "MAX_READ_BYTES", 1024)
+    assert _pure(path) == (False, FileRecord(path=path))

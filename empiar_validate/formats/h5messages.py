@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 UNDEFINED = 0xFFFF_FFFF_FFFF_FFFF  # an undefined address, and an unlimited dimension
 MAX_RANK = 32  # HDF5's H5S_MAX_RANK
@@ -56,10 +58,25 @@ class Attribute:
     data: bytes
 
 
-# The decoders are pure functions of the message bytes, and files written by one program repeat
-# the same messages (same shapes, types, fill values and filters) across thousands of files:
-# decoding each distinct message once costs a dictionary lookup for the others.
-_cached = functools.lru_cache(maxsize=4096)
+CACHED_MESSAGE_BYTES = 256  # longer messages are decoded every time, never kept
+
+
+def _cached[F: Callable[..., Any]](decode: F) -> F:
+    """Remember ``decode``'s results for short messages. The decoders are pure functions of the
+    message bytes, and files written by one program repeat the same messages (same shapes,
+    types, fill values and filters) across thousands of files: decoding each distinct message
+    once costs a dictionary lookup for the others. Only messages up to
+    :data:`CACHED_MESSAGE_BYTES` are kept (at most 1,024 per decoder), so the cache holds at
+    most a few MiB whatever the files hold."""
+    cached = functools.lru_cache(maxsize=1024)(decode)
+
+    @functools.wraps(decode)
+    def wrapper(msg: bytes, *args: Any, **kwargs: Any) -> Any:
+        if len(msg) <= CACHED_MESSAGE_BYTES:
+            return cached(msg, *args, **kwargs)
+        return decode(msg, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @_cached

@@ -22,8 +22,11 @@ reads and reports the file exactly as before:
 The rule is strictness: what is read here must mean to libhdf5 what it means here, because the
 two readers must report a file identically (tests/test_h5meta.py holds them to it, mutated
 files included). Every structure is bounded (B-tree depth and nodes, messages, continuation
-blocks, heap sizes, links per group) and every address is checked against the end of the file,
-so a hostile file costs a bounded number of reads. The file is opened read-only.
+blocks, heap sizes, links per group), every address is checked against the end of the file,
+each link table, global heap and object's attributes is decoded once per file however many
+paths lead to it, and all the reads of one file together are bounded (:data:`MAX_READ_BYTES`,
+:data:`MAX_READS`): a hostile file costs bounded work here (it runs in the main process, with
+no time limit) before libhdf5, in its worker, gets it. The file is opened read-only.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 from empiar_validate.formats import h5model
 from empiar_validate.formats.h5messages import (
     UNDEFINED,
+    Attribute,
     DType,
     Unsupported,
     attribute,
@@ -57,6 +61,8 @@ HEAD_BYTES = 16_384  # read with the superblock: small files' metadata in one sy
 MAX_BLOCKS = 64  # object header blocks (continuations) per object
 MAX_MESSAGES = 4_096  # header messages per object
 MAX_BLOCK_BYTES = 1 << 20  # one object header block (h5py writes a few hundred bytes)
+MAX_READ_BYTES = 64 << 20  # all the reads of one file together: past this, libhdf5 decides
+MAX_READS = 100_000  # and all the reads of one file, counted
 MAX_BTREE_DEPTH = 16
 MAX_NODES = 4_096  # B-tree nodes per group
 MAX_HEAP_BYTES = 1 << 24  # local heap (link names) of one group
@@ -71,8 +77,10 @@ OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(
 NIL, DATASPACE, DATATYPE, FILL_OLD, FILL = 0x00, 0x01, 0x03, 0x04, 0x05
 LAYOUT, PIPELINE, ATTRIBUTE, COMMENT = 0x08, 0x0B, 0x0C, 0x0D
 CONTINUATION, SYMBOL_TABLE, MTIME = 0x10, 0x11, 0x12
+# Message types read here; any other (old modification time, external files, shared types...)
+# is left to libhdf5 (h5py's open decodes the time messages, and refuses a malformed one).
 KNOWN = frozenset({NIL, DATASPACE, DATATYPE, FILL_OLD, FILL, LAYOUT, PIPELINE, ATTRIBUTE,
-                   COMMENT, CONTINUATION, SYMBOL_TABLE, MTIME})  # h5py opens read the times
+                   COMMENT, CONTINUATION, SYMBOL_TABLE, MTIME})
 SINGLE = (DATASPACE, DATATYPE, FILL_OLD, FILL, LAYOUT, PIPELINE, SYMBOL_TABLE)
 
 _SUPERBLOCK = struct.Struct("<8sBBBBBBBBHHI")
@@ -118,6 +126,7 @@ class H5Object:
     dtype: DType | None = None  # datasets
     symbol_table: tuple[int, int] | None = None  # groups: (B-tree, local heap)
     attributes: tuple[bytes, ...] = ()  # the attribute messages, decoded when asked
+    decoded: dict[bytes, Attribute] | None = None  # ... into this, once
 
 
 class PureHdf5:
@@ -133,8 +142,11 @@ class PureHdf5:
                 raise Unsupported("not a regular file")
             self._size = st.st_size
             self._head = os.pread(self._fd, min(self._size, HEAD_BYTES), 0)
+            self._read_bytes = self._reads = 0
             self._objects: dict[int, H5Object] = {}
-            self._groups: dict[int, dict[bytes, int]] = {}
+            # keyed by (B-tree, heap): many group headers may share one table
+            self._tables: dict[tuple[int, int], dict[bytes, int]] = {}
+            self._global_heaps: dict[int, dict[int, bytes]] = {}
             root, cached = self._superblock()
             self.root = self._object(root)
             if not self.root.is_group or (cached is not None and cached != self.root.symbol_table):
@@ -192,33 +204,38 @@ class PureHdf5:
     def dataset_info(dataset: H5Object, shown: str) -> DatasetInfo:
         dt = dataset.dtype
         if dt is None or dt.kind not in "iuf":
-            raise Unsupported("dataset of strings")
+            raise Unsupported("dataset type the pure reader does not map")
         return DatasetInfo(shown, dataset.shape, dt.name, dt.kind, dt.itemsize)
 
     @_or_unsupported
     def small_attr(self, obj: H5Object, name: str) -> object | None:
         """A scalar string attribute as h5py's reader gives it (``str``); ``None`` when absent
-        or larger than :data:`MAX_ATTR_BYTES`. Every attribute of the object is decoded, as
-        libhdf5 does to find one; any other kind of the one asked for is Unsupported."""
-        key = name.encode()
-        decoded = [attribute(msg) for msg in obj.attributes]
-        found = [a for a in decoded if a.name == key]
-        if len({a.name for a in decoded}) != len(decoded):
-            raise Unsupported("repeated attribute name")
-        if not found:
+        or larger than :data:`MAX_ATTR_BYTES`. Every attribute of the object is decoded (once
+        per object), as libhdf5 does to find one; any other kind of the one asked for is
+        Unsupported, and so is a fixed-length string whose padding would matter (libhdf5 cuts
+        a NUL-terminated one at its first NUL and strips a space-padded one's trailing spaces)."""
+        if obj.decoded is None:
+            decoded = [attribute(msg) for msg in obj.attributes]
+            obj.decoded = {a.name: a for a in decoded}
+            if len(obj.decoded) != len(decoded):
+                raise Unsupported("repeated attribute name")
+        attr = obj.decoded.get(name.encode())
+        if attr is None:
             return None
-        attr = found[0]
         if attr.shape != ():
             raise Unsupported("attribute is not scalar")
         if attr.dtype.kind == "S":  # numpy bytes, trailing NULs dropped, decoded by small_attr
             if len(attr.data) > MAX_ATTR_BYTES:
                 return None
-            return attr.data.rstrip(b"\0").decode("utf-8", errors="replace")
+            value = attr.data.rstrip(b"\0")
+            if b"\0" in value or value.endswith(b" "):
+                raise Unsupported("fixed-length string whose padding type would change it")
+            return value.decode("utf-8", errors="replace")
         if attr.dtype.kind == "T":
             n, collection, index = struct.unpack_from("<IQI", attr.data)
-            text = self._global_heap_object(collection, index)
-            if len(text) != n or not text.isascii() or b"\0" in text:  # h5py stops at NUL
-                raise Unsupported("variable-length string")
+            text = self._global_heap(collection).get(index)
+            if text is None or len(text) != n or not text.isascii() or b"\0" in text:
+                raise Unsupported("variable-length string")  # h5py stops at a NUL
             return text.decode("ascii")
         raise Unsupported("attribute is not a string")
 
@@ -229,6 +246,10 @@ class PureHdf5:
         end = address + length
         if address < 0 or length < 0 or end > self._eof:
             raise Unsupported("address beyond the end of the file")
+        self._reads += 1
+        self._read_bytes += length
+        if self._read_bytes > MAX_READ_BYTES or self._reads > MAX_READS:
+            raise Unsupported("more structure than a plain file has")  # whatever repeats it
         if end <= len(self._head):
             return self._head, address
         data = os.pread(self._fd, length, address)
@@ -255,9 +276,11 @@ class PureHdf5:
             if storage_k == 0 or reserved:
                 raise Unsupported("superblock storage K")
             at += 4
-        base, extension, eof, driver = _ADDRESSES.unpack_from(*self._bytes(at, _ADDRESSES.size))
-        if base != 0 or extension != UNDEFINED or driver != UNDEFINED or eof > self._size:
-            raise Unsupported("base address, extension, driver block or truncated file")
+        # The second address is the "free-space info" of versions 0 and 1 in the specification;
+        # libhdf5 reads it as a superblock extension address and refuses a defined one.
+        base, free_space, eof, driver = _ADDRESSES.unpack_from(*self._bytes(at, _ADDRESSES.size))
+        if base != 0 or free_space != UNDEFINED or driver != UNDEFINED or eof > self._size:
+            raise Unsupported("base address, free-space address, driver block or truncated file")
         self._eof = eof
         _, header, cache, _, scratch = _ENTRY.unpack_from(
             *self._bytes(at + _ADDRESSES.size, _ENTRY.size))
@@ -277,9 +300,9 @@ class PureHdf5:
         """Name -> object header address of every link of an old-style group."""
         if group.symbol_table is None:
             raise Unsupported("group without a symbol table")
-        links = self._groups.get(group.address)
+        links = self._tables.get(group.symbol_table)
         if links is None:
-            links = self._groups[group.address] = self._symbol_table(*group.symbol_table)
+            links = self._tables[group.symbol_table] = self._symbol_table(*group.symbol_table)
         return links
 
     def _heap(self, address: int) -> tuple[bytes, int, int]:
@@ -339,9 +362,12 @@ class PureHdf5:
                          and keys[-1] > high)):
                 raise Unsupported("B-tree keys outside the parent's")
             for i, child in enumerate(values[1::2]):
+                if child in seen:
+                    raise Unsupported("a node listed twice")
                 if level:
                     pending.append((child, level, keys[i], keys[i + 1]))
                 else:
+                    seen.add(child)  # symbol nodes too: an empty one could repeat unnoticed
                     self._symbol_node(child, name_at, keys[i], keys[i + 1], out)
             if len(out) > h5model.MAX_OBJECTS:
                 raise Unsupported("group too large")
@@ -433,11 +459,14 @@ class PureHdf5:
             check_pipeline(found[PIPELINE])
         return H5Object(address, False, shape=dims, dtype=dtype, attributes=tuple(attributes))
 
-    def _global_heap_object(self, collection: int, index: int) -> bytes:
-        """Object ``index`` of the global heap collection at ``collection``. The collection is
-        walked as libhdf5 loads it: objects padded to 8 bytes, then one free-space object (index
-        0, its size counting its own header) or a tail too small for a header, ending exactly at
-        the collection's end."""
+    def _global_heap(self, collection: int) -> dict[int, bytes]:
+        """The objects of the global heap collection at ``collection`` (read once per file),
+        walked as libhdf5 loads it: objects padded to 8 bytes, then one free-space object
+        (index 0, its size counting its own header) or a tail too small for a header, ending
+        exactly at the collection's end."""
+        cached = self._global_heaps.get(collection)
+        if cached is not None:
+            return cached
         sig, version, reserved, size = _GCOL.unpack_from(*self._bytes(collection, _GCOL.size))
         if (sig != b"GCOL" or version != 1 or reserved != b"\0\0\0" or size > MAX_GLOBAL_HEAP
                 or size < 4096):
@@ -460,6 +489,5 @@ class PureHdf5:
             if number:
                 objects[number] = buf[pos + _GOBJ.size:pos + _GOBJ.size + length]
             pos += need
-        if index not in objects:
-            raise Unsupported("global heap object not found")
-        return objects[index]
+        self._global_heaps[collection] = objects
+        return objects

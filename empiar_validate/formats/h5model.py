@@ -139,8 +139,6 @@ class ExternalTarget:
         return {"path": self.path, "file": self.file, "object": self.object}
 
 
-
-
 LINK_HARD = 0  # h5l.TYPE_HARD; soft and external links are h5l.TYPE_SOFT (1), TYPE_EXTERNAL (64)
 
 

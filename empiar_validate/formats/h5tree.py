@@ -324,8 +324,6 @@ def open_dataset(root: Any, path: bytes) -> Any | None:
     return obj if isinstance(obj, h5d.DatasetID) else None
 
 
-
-
 class LibHdf5:
     """:class:`~empiar_validate.formats.h5model.Access` through libhdf5: handles are h5py's
     low-level ids; damaged objects raise :data:`H5_ERRORS`, which the layout readers report."""
