@@ -26,7 +26,8 @@ measures the other jobs too):
    1,000, for both, so the fixed per-file cost drops out;
 3. **whole process**, marginal per file: ``empiar-validate inspect DIR --format json`` and a
    script doing the library call on each file, each run on N and on 2N files; (T(2N) - T(N)) / N
-   removes interpreter start-up and imports. A fresh process reads its first ≈ 300-400 files
+   removes interpreter start-up and imports (the median over the rounds of each round's own
+   difference). A fresh process reads its first ≈ 300-400 files
    slower (by up to 2x, ours and the libraries' alike, whatever the files: measured with the
    same 100 files read again and again), so N must be past that: the BigDataViewer files,
    written one by one, default to N = 600.
@@ -44,6 +45,7 @@ import io
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -192,6 +194,11 @@ def _process(cmd: list[str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _marginal(t_n: list[float], t_2n: list[float], n: int) -> float:
+    """Median over rounds of one round's (T(2N) - T(N)) / N."""
+    return statistics.median((b - a) / n for a, b in zip(t_n, t_2n, strict=True))
+
+
 def _make_files(tmp: Path, label: str, n: int) -> tuple[Path, Path, list[str]]:
     """``2n`` files in ``all/``, the first ``n`` of them in ``half/``. Files are hard links to
     one written file (the same bytes, no disk), except where a companion file names its data
@@ -254,14 +261,18 @@ def main(argv: list[str] | None = None) -> int:
                 runs["o2"].append(_process([*INSPECT, str(full)]))
                 runs["t1"].append(_process([PYTHON, str(script), str(half)]))
                 runs["t2"].append(_process([PYTHON, str(script), str(full)]))
-            med = {k: min(v) for k, v in runs.items()}
-            whole[label] = ((med["o2"] - med["o1"]) / n, (med["t2"] - med["t1"]) / n)
+            # paired: each round's own T(2N) - T(N), then the median over rounds (minima of T(N)
+            # and T(2N) taken separately can come from different rounds, and their difference
+            # swings by ±20 µs per file on a shared machine)
+            whole[label] = (
+                _marginal(runs["o1"], runs["o2"], n), _marginal(runs["t1"], runs["t2"], n),
+            )
             shutil.rmtree(half.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{args.files} files per case in process; whole process on N and 2N files, N = "
-          f"{args.process_files} ({args.bdv_files} for BigDataViewer); best of {args.repeat} "
-          "alternating rounds, warm page cache\n")
+          f"{args.process_files} ({args.bdv_files} for BigDataViewer); {args.repeat} alternating "
+          "rounds (in process: the best; whole process: the median), warm page cache\n")
     print("| files | baseline | in process: ours | baseline | ratio "
           "| whole process, marginal: inspect | baseline | ratio |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -70,12 +70,18 @@ class FileRecord:
         }
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # JSON leaves: returned as they are
+
+
 def _sorted(value: object) -> object:
-    """Recursively sort dict keys so JSON output is byte-stable."""
+    """Recursively sort dict keys so JSON output is byte-stable. Leaves are tested by exact type
+    before any call (a record's extras are mostly leaves: this runs for every file listed)."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
         if all(type(k) is str for k in value):  # the usual case: sort the keys themselves
-            return {k: _sorted(value[k]) for k in sorted(value)}
+            return {k: (v if type(v := value[k]) in _PLAIN else _sorted(v)) for k in sorted(value)}
         return {str(k): _sorted(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
-        return [_sorted(v) for v in value]
+        return [v if type(v) in _PLAIN else _sorted(v) for v in value]
     return value

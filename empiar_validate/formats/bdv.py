@@ -91,9 +91,10 @@ class Setup:
     @property
     def size_xyz(self) -> tuple[int, ...] | None:
         """Level-0 size in BDV's x y z order (cells are zyx)."""
-        if self.cells is None or self.cells.shape is None or len(self.cells.shape) != 3:
+        shape = self.cells.shape if self.cells is not None else None
+        if shape is None or len(shape) != 3:
             return None
-        return tuple(int(n) for n in reversed(self.cells.shape))
+        return shape[2], shape[1], shape[0]  # Python ints from either HDF5 reader
 
 
 def looks_like_bdv(acc: Access, root: Any, links: list[Link]) -> bool:

@@ -237,6 +237,10 @@ def _check_loader(root: Any, h5_path: str, xml_path: str, record: FileRecord, sh
             B_ABSOLUTE, f"BasePath is absolute ({base_text!r})", file=shown,
             line=base_el.sourceline if base_el is not None else None,
         ))
+    text = (hdf5.text or "").strip()
+    if (base_relative and base_text == "." and hdf5.get("type") == "relative"
+            and text == os.path.basename(h5_path)):
+        return  # the usual case: the XML names the file beside it (companion_xml found it there)
     xml_dir = os.path.dirname(os.path.abspath(xml_path))
     base_dir = os.path.join(xml_dir, base_text) if base_relative else base_text
     here: str | None = None  # realpath of the data file, only when the names differ

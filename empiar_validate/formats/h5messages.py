@@ -13,12 +13,9 @@ Each decoder gets the message's own bytes, so no read can stray into the next me
 
 from __future__ import annotations
 
-import functools
 import math
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 UNDEFINED = 0xFFFF_FFFF_FFFF_FFFF  # an undefined address, and an unlimited dimension
 MAX_RANK = 32  # HDF5's H5S_MAX_RANK
@@ -59,27 +56,43 @@ class Attribute:
 
 
 CACHED_MESSAGE_BYTES = 256  # longer messages are decoded every time, never kept
+CACHED_DATASETS = 1_024
+
+# (dataspace, datatype, fill value, old fill value, filter pipeline) message bytes -> what they
+# say; see describe_dataset.
+_DATASETS: dict[tuple[bytes | None, ...], tuple[tuple[int, ...], tuple[int, ...], DType]] = {}
 
 
-def _cached[F: Callable[..., Any]](decode: F) -> F:
-    """Remember ``decode``'s results for short messages. The decoders are pure functions of the
-    message bytes, and files written by one program repeat the same messages (same shapes,
-    types, fill values and filters) across thousands of files: decoding each distinct message
-    once costs a dictionary lookup for the others. Only messages up to
-    :data:`CACHED_MESSAGE_BYTES` are kept (at most 1,024 per decoder), so the cache holds at
-    most a few MiB whatever the files hold."""
-    cached = functools.lru_cache(maxsize=1024)(decode)
+def describe_dataset(
+    space: bytes, dtype_msg: bytes, fill: bytes | None, fill_old: bytes | None,
+    pipeline: bytes | None,
+) -> tuple[tuple[int, ...], tuple[int, ...], DType]:
+    """``(dims, max_dims, dtype)`` of a dataset from its address-free messages, each checked.
 
-    @functools.wraps(decode)
-    def wrapper(msg: bytes, *args: Any, **kwargs: Any) -> Any:
-        if len(msg) <= CACHED_MESSAGE_BYTES:
-            return cached(msg, *args, **kwargs)
-        return decode(msg, *args, **kwargs)
+    The result depends on the message bytes alone, and files written by one program repeat the
+    same messages (same shapes, types, fill values and filters) across thousands of files, so
+    each distinct combination is decoded once per process: the others cost one dictionary
+    lookup. Only short messages are remembered, and at most :data:`CACHED_DATASETS`
+    combinations, so the memory stays small whatever the files hold."""
+    key = (space, dtype_msg, fill, fill_old, pipeline)
+    known = _DATASETS.get(key)
+    if known is not None:
+        return known
+    dims, max_dims = dataspace(space)
+    dtype = datatype(dtype_msg)
+    if fill is not None:
+        check_fill_value(fill, dtype.itemsize, old=False)
+    if fill_old is not None:
+        check_fill_value(fill_old, dtype.itemsize, old=True)
+    if pipeline is not None:
+        check_pipeline(pipeline)
+    known = (dims, max_dims, dtype)
+    if len(_DATASETS) < CACHED_DATASETS and all(
+            m is None or len(m) <= CACHED_MESSAGE_BYTES for m in key):
+        _DATASETS[key] = known
+    return known
 
-    return wrapper  # type: ignore[return-value]
 
-
-@_cached
 def dataspace(msg: bytes) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """``(dims, max_dims)`` of a scalar or simple dataspace (version 1 or 2)."""
     version, rank, flags = msg[0], msg[1], msg[2]
@@ -105,7 +118,6 @@ def dataspace(msg: bytes) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return dims, max_dims
 
 
-@_cached
 def datatype(msg: bytes) -> DType:
     """Plain integers, IEEE floats and strings (fixed or variable length), version 1."""
     cls, version = msg[0] & 0x0F, msg[0] >> 4
@@ -165,7 +177,6 @@ def check_layout(
     raise Unsupported("layout class")
 
 
-@_cached
 def check_fill_value(msg: bytes, itemsize: int, *, old: bool) -> None:
     """The fill value message (new, versions 1-3, or the old one): known settings, and a value,
     if any, of the element size."""
@@ -197,7 +208,6 @@ def _fill_size(msg: bytes, at: int, itemsize: int) -> None:
         raise Unsupported("fill value size")
 
 
-@_cached
 def check_pipeline(msg: bytes) -> None:
     """A filter pipeline message (versions 1 and 2) that decodes within its bytes."""
     version, count = msg[0], msg[1]

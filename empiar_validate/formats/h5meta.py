@@ -46,11 +46,8 @@ from empiar_validate.formats.h5messages import (
     DType,
     Unsupported,
     attribute,
-    check_fill_value,
     check_layout,
-    check_pipeline,
-    dataspace,
-    datatype,
+    describe_dataset,
 )
 from empiar_validate.formats.h5model import MAX_ATTR_BYTES, Budget, DatasetInfo, Link
 
@@ -142,6 +139,7 @@ class PureHdf5:
                 raise Unsupported("not a regular file")
             self._size = st.st_size
             self._head = os.pread(self._fd, min(self._size, HEAD_BYTES), 0)
+            self._eof = self._head_end = len(self._head)  # until the superblock says more
             self._read_bytes = self._reads = 0
             self._objects: dict[int, H5Object] = {}
             # keyed by (B-tree, heap): many group headers may share one table
@@ -173,20 +171,27 @@ class PureHdf5:
         budget.remaining -= len(links)
         return [Link(name, h5model.LINK_HARD) for name in sorted(links)], True
 
-    @_or_unsupported
     def locate(self, root: Any, path: bytes) -> H5Object | None:
         """The object at ``path`` below ``root`` (all links are hard here), or ``None``."""
-        current = root
-        for part in path.split(b"/"):
-            if not part or part == b".":
-                continue
-            if not isinstance(current, H5Object) or not current.is_group:
-                return None
-            address = self._links(current).get(part)
-            if address is None:
-                return None
-            current = self._object(address)
-        return current if isinstance(current, H5Object) else None
+        try:  # as _or_unsupported, inline: the hottest method
+            current = root
+            for part in path.split(b"/"):
+                if not part or part == b".":
+                    continue
+                if not isinstance(current, H5Object) or current.symbol_table is None:
+                    return None  # not a group: nothing below it
+                table = self._tables.get(current.symbol_table)
+                if table is None:
+                    table = self._links(current)
+                address = table.get(part)
+                if address is None:
+                    return None
+                current = self._objects.get(address) or self._object(address)
+            return current if isinstance(current, H5Object) else None
+        except Unsupported:
+            raise
+        except PARSE_ERRORS as exc:
+            raise Unsupported(f"{type(exc).__name__}: {exc}") from exc
 
     @staticmethod
     def is_group(obj: Any) -> bool:
@@ -242,16 +247,20 @@ class PureHdf5:
     # --- file structure -----------------------------------------------------------------
 
     def _bytes(self, address: int, length: int) -> tuple[bytes, int]:
-        """``(buffer, offset)`` holding ``length`` bytes at ``address`` of the file."""
+        """``(buffer, offset)`` holding ``length`` bytes at ``address`` of the file (up to its
+        end-of-file address, as libhdf5 reads); every call counts towards :data:`MAX_READS`,
+        every byte read from the file towards :data:`MAX_READ_BYTES`."""
+        self._reads += 1
+        if self._reads > MAX_READS:
+            raise Unsupported("more structure than a plain file has")  # whatever repeats it
         end = address + length
+        if end <= self._head_end and address >= 0 and length >= 0:
+            return self._head, address  # the usual case: the bytes read with the superblock
         if address < 0 or length < 0 or end > self._eof:
             raise Unsupported("address beyond the end of the file")
-        self._reads += 1
         self._read_bytes += length
-        if self._read_bytes > MAX_READ_BYTES or self._reads > MAX_READS:
-            raise Unsupported("more structure than a plain file has")  # whatever repeats it
-        if end <= len(self._head):
-            return self._head, address
+        if self._read_bytes > MAX_READ_BYTES:
+            raise Unsupported("more structure than a plain file has")
         data = os.pread(self._fd, length, address)
         if len(data) != length:
             raise Unsupported("short read")
@@ -282,6 +291,7 @@ class PureHdf5:
         if base != 0 or free_space != UNDEFINED or driver != UNDEFINED or eof > self._size:
             raise Unsupported("base address, free-space address, driver block or truncated file")
         self._eof = eof
+        self._head_end = min(len(self._head), eof)
         _, header, cache, _, scratch = _ENTRY.unpack_from(
             *self._bytes(at + _ADDRESSES.size, _ENTRY.size))
         if cache not in (0, 1):
@@ -446,17 +456,12 @@ class PureHdf5:
             return H5Object(address, True, symbol_table=table, attributes=tuple(attributes))
         if not (DATASPACE in found and DATATYPE in found and LAYOUT in found):
             raise Unsupported("neither a group nor a dataset")
-        dims, max_dims = dataspace(found[DATASPACE])
-        dtype = datatype(found[DATATYPE])
+        get = found.get
+        dims, max_dims, dtype = describe_dataset(
+            found[DATASPACE], found[DATATYPE], get(FILL), get(FILL_OLD), get(PIPELINE))
         chunked = check_layout(found[LAYOUT], dims, max_dims, dtype.itemsize, self._eof)
-        if FILL in found:
-            check_fill_value(found[FILL], dtype.itemsize, old=False)
-        if FILL_OLD in found:
-            check_fill_value(found[FILL_OLD], dtype.itemsize, old=True)
-        if PIPELINE in found:
-            if not chunked:
-                raise Unsupported("filters on a dataset that is not chunked")
-            check_pipeline(found[PIPELINE])
+        if PIPELINE in found and not chunked:
+            raise Unsupported("filters on a dataset that is not chunked")
         return H5Object(address, False, shape=dims, dtype=dtype, attributes=tuple(attributes))
 
     def _global_heap(self, collection: int) -> dict[int, bytes]:
