@@ -78,10 +78,9 @@ def _sorted(value: object) -> object:
     before any call (a record's extras are mostly leaves: this runs for every file listed)."""
     if type(value) in _PLAIN:
         return value
-    if isinstance(value, dict):
-        if all(type(k) is str for k in value):  # the usual case: sort the keys themselves
-            return {k: (v if type(v := value[k]) in _PLAIN else _sorted(v)) for k in sorted(value)}
-        return {str(k): _sorted(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, dict):  # keys as text, sorted as text (stable for equal texts)
+        return {str(k): (v if type(v := value[k]) in _PLAIN else _sorted(v))
+                for k in sorted(value, key=str)}
     if isinstance(value, list | tuple):
         return [v if type(v) in _PLAIN else _sorted(v) for v in value]
     return value
