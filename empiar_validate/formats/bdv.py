@@ -59,8 +59,9 @@ LEGACY_STORED = "int16"  # no dataType attribute: uint16 stored as int16
 
 B_LEGACY_TYPE = rule(
     "F426", Severity.WARNING, "setup without dataType attribute stores cells that are not int16",
-    "BigDataViewer reads such setups as 16-bit unsigned; add a `dataType` attribute to `/sNN` "
-    "(bigdataviewer-core >= 10.4.7) or store the cells as int16.",
+    "Add a `dataType` attribute to `/sNN` naming the cells' type (`uint8`, `float32`...; read "
+    "by bigdataviewer-core >= 10.4.7). Re-exporting as 16-bit is an option only for integer "
+    "data that fits it: float cells would lose their values.",
 )
 B_DATA_TYPE = rule(
     "F427", Severity.WARNING, "dataType attribute unknown or disagrees with the stored cells",
