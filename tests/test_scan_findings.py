@@ -176,3 +176,35 @@ def test_each_metadata_and_mdoc_file_is_read_once(tmp_path, run_cli, monkeypatch
                                out / "e.xml" if command == "scan" else out / "bundle", "-q")
         assert code == 1 and not err  # the metadata is incomplete
         assert calls == {"mdoc": 2, "metadata": 1}, command
+
+
+def test_a_set_whose_only_image_file_is_damaged_gets_one_finding_not_one_per_value(tmp_path):
+    """A truncated BigDataViewer file alone in a directory the metadata names (found in a
+    new-user pass): its own F401, one M108 naming it, no M104 per header value it would have
+    given, and its companion XML is not "outside every image set" (G111)."""
+    import json
+
+    from bdvwriters import write_bdv, write_xml
+
+    from empiar_validate.scan import scan_dataset
+
+    data = tmp_path / "data"
+    (data / "good").mkdir(parents=True)
+    (data / "trunc").mkdir()
+    for folder in ("good", "trunc"):
+        write_bdv(data / folder / "cells.h5", {0: ((5, 6, 8), "int16")})
+        write_xml(data / folder / "cells.xml", "cells.h5", {0: "8 6 5"})
+    whole = (data / "trunc" / "cells.h5").read_bytes()
+    (data / "trunc" / "cells.h5").write_bytes(whole[:len(whole) // 2])
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"imagesets": [
+        {"directory": "/data/good", "name": "good", "category": "('T6', '')"},
+        {"directory": "/data/trunc", "name": "trunc", "category": "('T6', '')"},
+    ]}), encoding="utf-8")
+    result = scan_dataset(str(data), str(meta), quiet=True)
+    about = [f for f in result.findings
+             if f.image_set == "trunc" or "trunc" in (f.file or "")]
+    assert sorted(f.rule for f in about) == ["F401", "M108"], [(f.rule, f.message) for f in about]
+    [m108] = [f for f in about if f.rule == "M108"]
+    assert "no readable image files: 1 damaged (cells.h5)" in m108.message
+    assert not any(f.rule == "G111" for f in result.findings)

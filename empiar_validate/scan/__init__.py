@@ -190,7 +190,8 @@ def scan_dataset(
     findings.extend(found)
     grouping = group_records(records, show=show,
                              anchors={rel: e.category for rel, e in entries.items()})
-    image_sets, found, renamed = apply_metadata(meta, entries, grouping.image_sets, show)
+    image_sets, found, renamed = apply_metadata(meta, entries, grouping.image_sets, show,
+                                                grouping.damaged)
     findings.extend(found)
     findings = relabel(findings + grouping.findings, renamed)
     findings.extend(outside_vocabulary(image_sets, show))

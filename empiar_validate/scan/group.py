@@ -94,6 +94,8 @@ class Grouping:
     image_sets: list[ImageSet]
     findings: list[Finding]
     uncovered: list[str]
+    # directory (relative) -> the damaged image files in it, not counted (their errors say why)
+    damaged: dict[str, list[str]] = field(default_factory=dict)
 
 
 def data_directory(rel_dir: str) -> str:
@@ -147,8 +149,12 @@ def group_records(
     findings: list[Finding] = []
     buckets: dict[str, Bucket] = {}
     byproducts: list[str] = []
+    damaged: dict[str, list[str]] = {}
     for rec in records:
         if not is_counted_image(rec):
+            if rec.format is not None or has_image_extension(rec.path):
+                home = deepest(rec.path, anchor_set) or rec.path.rpartition("/")[0]
+                damaged.setdefault(home, []).append(rec.path)
             continue  # a corrupt or unreadable image file is never counted: its error says why
         home = deepest(rec.path, anchor_set)
         if home is None and is_byproduct(rec.path):
@@ -162,7 +168,9 @@ def group_records(
         (b.images if rec.format is not None else b.unread).append(rec)
     _merge_siblings(buckets)
     root_gains = _root_gains(buckets)
-    dirs = list(buckets)
+    # a directory the metadata names is an image-set directory even when none of its image
+    # files could be counted (all damaged): what lies in it travels with it, as anywhere else
+    dirs = [*buckets, *(a for a in anchor_set if a not in buckets)]
     uncovered: list[str] = []
     for rec in records:
         if rec.format is not None or has_image_extension(rec.path):
@@ -170,7 +178,7 @@ def group_records(
         home = deepest(rec.path, dirs)
         if home is None:
             uncovered.append(rec.path)
-        else:
+        elif home in buckets:
             buckets[home].others.append(rec)
     image_sets = []
     for rel in sorted(buckets):
@@ -204,7 +212,8 @@ def group_records(
                 + listed_names(paths),
                 file=show(d),
             ))
-    return Grouping(image_sets, findings, sorted(uncovered))
+    return Grouping(image_sets, findings, sorted(uncovered),
+                    {d: sorted(paths) for d, paths in damaged.items()})
 
 
 # --------------------------------------------------------------------------- sibling merge

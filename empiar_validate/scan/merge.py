@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from empiar_validate.scan.group import data_directory, rel_directory
 from empiar_validate.scan.metaconvert import M_MISSING
 from empiar_validate.scan.metadata import Metadata
 from empiar_validate.scan.metaspec import M_BAD_VALUE
+from empiar_validate.scan.setvalues import listed_names
 from empiar_validate.scan.values import format_value, same_pixel
 
 M_CONTRADICTS = rule(
@@ -132,9 +133,15 @@ def apply_metadata(
     entries: dict[str, Entry],
     image_sets: list[ImageSet],
     show: Callable[[str], str],
+    damaged: Mapping[str, list[str]] | None = None,
 ) -> tuple[list[ImageSet], list[Finding], dict[str, str]]:
     """Complete derived image sets from their metadata entries; returns the image sets (plus
-    metadata-only ones), findings, and a map old name -> new name for re-labelling findings."""
+    metadata-only ones), findings, and a map old name -> new name for re-labelling findings.
+
+    ``damaged`` maps directories to their image files that could not be read: a set whose only
+    image files are damaged gets one M108 naming them (their own errors say what is wrong), not
+    an M104 for every value they would have given."""
+    damaged = damaged or {}
     findings: list[Finding] = []
     renamed: dict[str, str] = {}
     by_dir = {s.rel_dir: s for s in image_sets}
@@ -147,8 +154,14 @@ def apply_metadata(
             s = s or _metadata_only(entry)
             if all(x is not s for x in result):
                 result.append(s)
-            near = near_directory(rel, known)
-            if near is not None:
+            near = None if rel in damaged else near_directory(rel, known)
+            if rel in damaged:
+                bad = damaged[rel]
+                text = (f"imagesets[{entry.index}] directory {s.directory!r} holds no readable "
+                        f"image files: {len(bad)} damaged ({listed_names(bad)}), each reported "
+                        "by its own error; replace them (the values they would give follow "
+                        "from this)")
+            elif near is not None:
                 entry.suggested = near[0]
                 text = (f"imagesets[{entry.index}] directory {s.directory!r} holds no image "
                         f"files, but {data_directory(near[0])!r} does ({near[1]}): correct the "
@@ -159,7 +172,8 @@ def apply_metadata(
             findings.append(meta.finding(M_NO_FILES, text, "imagesets", entry.index,
                                          "directory", image_set=s.name))
         old = s.name
-        findings.extend(_complete(meta, entry, s, report_missing=entry.suggested is None))
+        findings.extend(_complete(meta, entry, s, report_missing=entry.suggested is None
+                                  and not (rel in damaged and not s.files)))
         if s.name != old:
             renamed[old] = s.name
     described = set(entries) | {e.suggested for e in entries.values() if e.suggested}
