@@ -40,8 +40,6 @@ time neither figure counts. ``--only TEXT`` runs the cases whose label contains 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import resource
 import shutil
@@ -55,6 +53,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+import sample_files  # noqa: E402  (beside this script)
 
 os.environ.setdefault("EMPIAR_VALIDATE_ISOLATION", "off")  # count the reader's own CPU time
 PYTHON = sys.executable
@@ -92,23 +92,6 @@ def _eer(frames: int) -> Callable[[Path], None]:
         write_camera_tiff(path, frames)  # 4096 x 4096, 64 KiB per frame, sparse
 
     return make
-
-
-def _dm4(path: Path) -> None:
-    import dmwriter
-    import numpy as np
-
-    dmwriter.write_dm(path, np.zeros((256, 256), dtype=np.uint16), version=4,
-                      scale=(0.5, 0.5), unit="nm")
-
-
-def _bdv(path: Path) -> None:
-    import numpy as np
-    import pybdv
-
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        pybdv.make_bdv(np.zeros((8, 64, 64), dtype=np.uint16), str(path),
-                       resolution=[1.0, 0.5, 0.5], unit="micrometer")
 
 
 # --- what a user would write -------------------------------------------------------------------
@@ -156,8 +139,8 @@ CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "TIFF 40-page movie, one array": (".tif", _tiff_array, "tifffile"),
     "EER-like, 1,000 frames": (".eer", _eer(1000), "tifffile"),
     "EER-like, 2,000 frames": (".eer", _eer(2000), "tifffile"),
-    "DM4 (256 x 256)": (".dm4", _dm4, "ncempy"),
-    "BigDataViewer HDF5 + XML": (".h5", _bdv, "h5py + ElementTree"),
+    "DM4 (256 x 256)": (".dm4", sample_files.dm4, "ncempy"),
+    "BigDataViewer HDF5 + XML": (".h5", sample_files.bdv, "h5py + ElementTree"),
 }
 PER_FILE_WRITE = {".h5"}  # the companion XML names its .h5: written per file, not copied
 

@@ -28,6 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import sample_files  # noqa: E402  (beside this script)
+
 
 def _mrc_movie(path: Path) -> None:
     """A 100 GB sparse MRC movie: real header, size set by truncate (no disk used)."""
@@ -60,24 +62,6 @@ def _tiff_movie(path: Path) -> None:
     tifffile.imwrite(path, np.zeros((40, 256, 256), dtype=np.uint8), photometric="minisblack")
 
 
-def _dm4(path: Path) -> None:
-    import dmwriter
-
-    dmwriter.write_dm(path, np.zeros((256, 256), dtype=np.uint16), version=4,
-                      scale=(0.5, 0.5), unit="nm")
-
-
-def _bdv(path: Path) -> None:
-    import contextlib
-    import io
-
-    import pybdv
-
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        pybdv.make_bdv(np.zeros((8, 64, 64), dtype=np.uint16), str(path),
-                       resolution=[1.0, 0.5, 0.5], unit="micrometer")
-
-
 def _imagic(path: Path) -> None:
     """An IMAGIC pair: 1000 header records in ``.hed`` and 64 x 64 float32 images in ``.img``."""
     from test_format_imagic import write_pair
@@ -99,8 +83,8 @@ GENERATORS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "MRC (100 GB sparse movie)": (".mrc", _mrc_movie),
     "MRCS (particle stack)": (".mrcs", _mrcs),
     "TIFF (40-page movie)": (".tiff", _tiff_movie),
-    "DM4": (".dm4", _dm4),
-    "BigDataViewer HDF5": (".h5", _bdv),
+    "DM4": (".dm4", sample_files.dm4),
+    "BigDataViewer HDF5": (".h5", sample_files.bdv),
     "IMAGIC (1000-image .hed + .img)": (".hed", _imagic),
     "SPIDER (256³ sparse volume)": (".spi", _spider),
 }

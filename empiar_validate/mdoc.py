@@ -16,6 +16,8 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from empiar_validate.paths import READ_FLAGS
+
 MAX_MDOC_BYTES = 16 << 20  # a 200-tilt mdoc is ~200 KB; anything far larger is not an mdoc
 MAX_SECTIONS = 100_000
 MAX_VALUE_CHARS = 4096
@@ -99,7 +101,7 @@ def read_mdoc(path: str | os.PathLike[str], *, max_bytes: int = MAX_MDOC_BYTES) 
     bytes are read. Text is decoded as UTF-8 with Latin-1 as the fallback (Windows SerialEM
     writes the local code page).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    fd = os.open(path, READ_FLAGS)
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
             raise MdocError("not a regular file")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+# Opening user data to read it: read-only, and never blocking (a FIFO swapped in for a file),
+# never becoming a controlling terminal, never inherited by a child process.
+READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
 
 def display_path(path: str | bytes | os.PathLike[str]) -> str:
     """A printable form of ``path``: undecodable bytes become ``\\xNN``, control characters are

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import io
 import json
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,14 @@ def scanned_repository(base: Path) -> Path:
     assert code == 0, out
     return base
 
+
+
+def repository_copy(pristine: Path, dest: Path) -> Path:
+    """A copy of a :func:`scanned_repository` (its ``data/`` and ``entry.xml``) at ``dest``, for
+    a test to change without touching the one built for the module."""
+    shutil.copytree(pristine / "data", dest / "data", symlinks=True)
+    shutil.copy(pristine / "entry.xml", dest / "entry.xml")
+    return dest
 
 def check(repo: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     """``check repo/data --xml repo/entry.xml --format json -q``: (exit code, the JSON report)."""

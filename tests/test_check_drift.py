@@ -13,6 +13,7 @@ import pytest
 from dataset_builders import (
     check,
     errors,
+    repository_copy,
     run,
     scanned_repository,
     write_movie,
@@ -31,9 +32,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(pristine: Path, tmp_path: Path) -> Path:
-    shutil.copytree(pristine / "data", tmp_path / "data", symlinks=True)
-    shutil.copy(pristine / "entry.xml", tmp_path / "entry.xml")
-    return tmp_path
+    return repository_copy(pristine, tmp_path)
 
 
 def line_of(xml: Path, needle: str, after: str) -> int:

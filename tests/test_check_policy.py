@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 from dataset_builders import (
     check,
     errors,
+    repository_copy,
     run,
     scanned_repository,
     write_movie,
@@ -35,9 +35,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(pristine: Path, tmp_path: Path) -> Path:
-    shutil.copytree(pristine / "data", tmp_path / "data")
-    shutil.copy(pristine / "entry.xml", tmp_path / "entry.xml")
-    return tmp_path
+    return repository_copy(pristine, tmp_path)
 
 
 def the_error(doc: dict) -> dict:

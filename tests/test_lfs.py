@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dataset_builders import run, scanned_repository
+from dataset_builders import repository_copy, run, scanned_repository
 
 from empiar_validate.formats import read_header
 from empiar_validate.lfs import parse_pointer
@@ -40,8 +40,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def clone(pristine: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A copy of the dataset where every image file is an LFS pointer; rel path -> SHA-256."""
-    shutil.copytree(pristine / "data", tmp_path / "data")
-    shutil.copy(pristine / "entry.xml", tmp_path / "entry.xml")
+    repository_copy(pristine, tmp_path)
     shutil.copy(pristine / "metadata.json", tmp_path / "metadata.json")
     sums = {}
     for p in sorted((tmp_path / "data").rglob("*")):

@@ -37,7 +37,7 @@ from empiar_validate.formats.base import (
 )
 from empiar_validate.formats.registry import BY_KEY, EXTENSIONS, READERS, sniff
 from empiar_validate.lfs import looks_like_pointer
-from empiar_validate.paths import display_path
+from empiar_validate.paths import READ_FLAGS, display_path
 from empiar_validate.records import FileRecord
 
 __all__ = [
@@ -47,8 +47,6 @@ __all__ = [
     "split_extension",
 ]
 
-# O_NONBLOCK: if the file was swapped for a FIFO since stat(), open must not block.
-OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2"}  # split_extension spells them out
 _modules: dict[str, ModuleType] = {}  # format key -> imported reader module
 
@@ -176,7 +174,7 @@ def _stat_and_read(
     try:
         if regular:
             try:
-                fd = os.open(path, OPEN_FLAGS)
+                fd = os.open(path, READ_FLAGS)
             except OSError:
                 fd = -1  # changed since the walk: stat() below says what it is now
         try:
@@ -199,7 +197,7 @@ def _stat_and_read(
             return None
         try:
             if fd < 0:
-                fd = os.open(path, OPEN_FLAGS)
+                fd = os.open(path, READ_FLAGS)
             return _read_fd(fd, size), size
         except OSError as exc:
             record.problems.append(Finding.of(F_UNREADABLE, f"{exc.strerror}", file=shown))

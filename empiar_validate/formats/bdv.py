@@ -115,13 +115,6 @@ class Layout:
     unreadable: list[tuple[str, str]]
 
 
-def describe(
-    acc: Access, source: Source, record: FileRecord, root: Any, links: list[Link], budget: Budget,
-) -> None:
-    """Fill ``record`` from the BDV layout and the companion XML."""
-    fill(source, record, gather(acc, root, links, budget))
-
-
 def gather(acc: Access, root: Any, links: list[Link], budget: Budget) -> Layout:
     """Read the setups, the timepoints and each setup's first view; nothing is reported yet,
     so a reader that gives up half-way (:mod:`empiar_validate.formats.h5meta`) leaves no

@@ -20,7 +20,7 @@ from lxml import etree
 from empiar_validate import xmlsafe
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats.h5model import MAX_DIM, SHOWN
-from empiar_validate.paths import display_path
+from empiar_validate.paths import READ_FLAGS, display_path
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_VOLUME, FileRecord
 
 # Voxel size unit (lower-cased) -> Ångström per unit. "pixel" and anything unknown -> None.
@@ -178,7 +178,7 @@ def load_xml(path: str, shown: str) -> tuple[Any | None, list[Finding]]:
             return None, [Finding.of(
                 xmlsafe.UNREADABLE, "not a regular file; not opened", file=shown,
             )]
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, READ_FLAGS)
         try:
             data = _read_bounded(fd, st.st_size)
         finally:

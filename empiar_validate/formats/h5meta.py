@@ -50,6 +50,7 @@ from empiar_validate.formats.h5messages import (
     describe_dataset,
 )
 from empiar_validate.formats.h5model import MAX_ATTR_BYTES, Budget, DatasetInfo, Link
+from empiar_validate.paths import READ_FLAGS
 
 __all__ = ["PARSE_ERRORS", "PureHdf5", "Unsupported"]
 
@@ -67,8 +68,6 @@ MAX_FREE_BLOCKS = 4_096  # free-list blocks of one local heap
 MAX_GLOBAL_HEAP = 1 << 20  # global heap collection holding one string attribute
 MAX_K = 1_024  # B-tree "K" of the superblock (h5py writes 4 and 16)
 FREE_NULL = 1  # libhdf5's "no free block" in a local heap's free list
-
-OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 # Header message types (HDF5 file format specification, section IV.A.2).
 NIL, DATASPACE, DATATYPE, FILL_OLD, FILL = 0x00, 0x01, 0x03, 0x04, 0x05
@@ -91,9 +90,16 @@ _HEAP = struct.Struct("<4sB3sQQQ")
 _GCOL = struct.Struct("<4sB3sQ")
 _GOBJ = struct.Struct("<HH4xQ")
 
-# Parse errors a hostile or odd file can raise anywhere in here; all mean "ask libhdf5".
-PARSE_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError, UnicodeError,
-                OSError, RecursionError, Unsupported)
+# Errors a hostile or odd file can raise anywhere in the parsing; each means "ask libhdf5" and
+# becomes Unsupported before it leaves an Access method. PARSE_ERRORS is what callers catch.
+_FOREIGN_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError, UnicodeError,
+                   OSError, RecursionError)
+PARSE_ERRORS = (*_FOREIGN_ERRORS, Unsupported)
+
+
+def _unsupported(exc: BaseException) -> Unsupported:
+    """The Unsupported that stands for a foreign error (its type and text kept for debugging)."""
+    return Unsupported(f"{type(exc).__name__}: {exc}")
 
 
 def _or_unsupported[F: Callable[..., Any]](method: F) -> F:
@@ -105,10 +111,8 @@ def _or_unsupported[F: Callable[..., Any]](method: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except Unsupported:
-            raise
-        except PARSE_ERRORS as exc:
-            raise Unsupported(f"{type(exc).__name__}: {exc}") from exc
+        except _FOREIGN_ERRORS as exc:
+            raise _unsupported(exc) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -132,7 +136,7 @@ class PureHdf5:
     """
 
     def __init__(self, path: str) -> None:
-        self._fd = os.open(path, OPEN_FLAGS)
+        self._fd = os.open(path, READ_FLAGS)
         try:
             st = os.fstat(self._fd)
             if not stat.S_ISREG(st.st_mode):
@@ -188,10 +192,8 @@ class PureHdf5:
                     return None
                 current = self._objects.get(address) or self._object(address)
             return current if isinstance(current, H5Object) else None
-        except Unsupported:
-            raise
-        except PARSE_ERRORS as exc:
-            raise Unsupported(f"{type(exc).__name__}: {exc}") from exc
+        except _FOREIGN_ERRORS as exc:
+            raise _unsupported(exc) from exc
 
     @staticmethod
     def is_group(obj: Any) -> bool:

@@ -73,7 +73,7 @@ def read(source: Source, record: FileRecord) -> None:
             ))
             return
         if bdv.looks_like_bdv(LIBHDF5, root, links):
-            bdv.describe(LIBHDF5, source, record, root, links, budget)
+            bdv.fill(source, record, bdv.gather(LIBHDF5, root, links, budget))
         elif eman2.looks_like_eman2(root):
             eman2.describe(record, root)
         else:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from empiar_validate.decompress import DECOMPRESSION_ERRORS
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats.voxel import voxel_type
+from empiar_validate.paths import READ_FLAGS
 from empiar_validate.records import LAYOUT_IMAGE, LAYOUT_STACK, LAYOUT_VOLUME, FileRecord
 
 if TYPE_CHECKING:
@@ -293,7 +294,7 @@ def _read_partner_head(path: str) -> tuple[bytes | None, int | None]:
             with bz2.open(path, "rb") as fh:
                 return fh.read(RECORD_BYTES), None
         # O_NONBLOCK: a FIFO swapped in after the isfile() check must not block the scan
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, READ_FLAGS)
         with os.fdopen(fd, "rb") as fh:
             return fh.read(RECORD_BYTES), os.fstat(fh.fileno()).st_size
     except DECOMPRESSION_ERRORS:  # a damaged .hed.gz is reported as a missing header

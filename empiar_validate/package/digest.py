@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from empiar_validate.package.checksum_cache import Stamp
+from empiar_validate.paths import READ_FLAGS
 
 CHUNK_BYTES = 1 << 20
 RACY_NS = 2_000_000_000  # a file modified this close to its hashing may change again unseen
@@ -26,7 +27,7 @@ REPORT_BYTES = 16 * CHUNK_BYTES  # progress within a large file, this often
 
 def _open_regular(path: str):  # type: ignore[no-untyped-def]
     """Open read-only and unbuffered; refuse anything that is not a regular file (no FIFO hang)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    fd = os.open(path, READ_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from empiar_validate.findings import Finding, Severity, rule
 from empiar_validate.formats import EXTENSIONS, F_NOT_PRESENT, split_extension
+from empiar_validate.paths import READ_FLAGS
 from empiar_validate.records import FileRecord
 
 MAX_TEXT_BYTES = 4 << 20  # a 4 MiB .mdoc is ~30,000 tilts; anything larger is not a companion
@@ -80,7 +81,7 @@ def has_image_extension(name: str) -> bool:
 def _read_text(path: str) -> str | None:
     """UTF-8 text of a small regular file; ``None`` if it is not one (a FIFO must not block)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, READ_FLAGS)
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return None

@@ -150,18 +150,21 @@ def apply_metadata(
     for rel, entry in sorted(entries.items(), key=lambda kv: kv[1].index):
         s = by_dir.get(rel)
         assert meta is not None  # entries come from a metadata file
+        report_missing = True
         if s is None or not s.files:
             s = s or _metadata_only(entry)
             if all(x is not s for x in result):
                 result.append(s)
-            near = None if rel in damaged else near_directory(rel, known)
-            if rel in damaged:
-                bad = damaged[rel]
+            bad = damaged.get(rel)
+            near = None if bad else near_directory(rel, known)
+            if bad:
+                report_missing = False  # what is missing follows from the damaged files
                 text = (f"imagesets[{entry.index}] directory {s.directory!r} holds no readable "
                         f"image files: {len(bad)} damaged ({listed_names(bad)}), each reported "
                         "by its own error; replace them (the values they would give follow "
                         "from this)")
             elif near is not None:
+                report_missing = False  # what is missing follows from the wrong directory
                 entry.suggested = near[0]
                 text = (f"imagesets[{entry.index}] directory {s.directory!r} holds no image "
                         f"files, but {data_directory(near[0])!r} does ({near[1]}): correct the "
@@ -172,8 +175,7 @@ def apply_metadata(
             findings.append(meta.finding(M_NO_FILES, text, "imagesets", entry.index,
                                          "directory", image_set=s.name))
         old = s.name
-        findings.extend(_complete(meta, entry, s, report_missing=entry.suggested is None
-                                  and not (rel in damaged and not s.files)))
+        findings.extend(_complete(meta, entry, s, report_missing=report_missing))
         if s.name != old:
             renamed[old] = s.name
     described = set(entries) | {e.suggested for e in entries.values() if e.suggested}

@@ -20,6 +20,7 @@ import stat
 from dataclasses import dataclass
 
 from empiar_validate.findings import Finding, Severity, rule
+from empiar_validate.paths import READ_FLAGS
 from empiar_validate.records import FileRecord
 
 MAX_STAR_BYTES = 256 << 20  # read line by line; a particles.star of millions of rows is fine
@@ -72,7 +73,7 @@ def byproducts_finding(paths: list[str], show: object) -> Finding:
 def read_star(path: str) -> StarInfo | None:
     """The stacks a STAR file names, or ``None`` when it names none (or cannot be read)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, READ_FLAGS)
         fh = os.fdopen(fd, "rb")
     except OSError:
         return None
